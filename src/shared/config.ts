@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { ClaudePodError, ErrorCodes } from './errors.js';
+import { expandHome } from './paths.js';
+
+/** The image `claude-pod setup` builds locally (no registry is needed). */
+export const DEFAULT_IMAGE = 'localhost/claude-pod-agent:latest';
+
+const memorySize = z
+  .string()
+  .regex(/^\d+(\.\d+)?[bkmgBKMG]?$/, 'a size such as "512m" or "2g"');
+
+/**
+ * Every key of the seed plugin (same names, same defaults except `image`, which names the image
+ * we build locally), then ours. Unknown keys are an error that names the key: a typo in
+ * `openclaw.json` must not silently fall back to a default.
+ */
+export const configSchema = z.strictObject({
+  // ---- the seed's keys ----
+  image: z.string().min(1).default(DEFAULT_IMAGE).describe('Container image for Claude Code'),
+  runtime: z.enum(['podman', 'docker']).default('podman').describe('Container runtime (podman or docker)'),
+  startupTimeout: z
+    .number()
+    .positive()
+    .default(30)
+    .describe('Seconds to wait for container to produce first output'),
+  idleTimeout: z.number().positive().default(120).describe('Kill container after this many seconds of no output'),
+  memory: memorySize.default('512m').describe('Memory limit for containers'),
+  cpus: z
+    .union([z.string().regex(/^\d+(\.\d+)?$/, 'a number of CPUs such as "1.0"'), z.number().positive()])
+    .transform((v) => String(v))
+    .default('1.0')
+    .describe('CPU limit for containers'),
+  network: z
+    .enum(['none', 'bridge', 'host'])
+    .default('none')
+    .describe(
+      'Network mode (none, bridge, host). The model API is always reached through the host-side proxy, ' +
+        'so "none" (our default; the seed defaulted to bridge) leaves the container no other egress.',
+    ),
+  sessionsDir: z.string().min(1).default('~/.openclaw/claude-sessions').describe('Directory for session metadata'),
+  workspacesDir: z.string().min(1).default('~/.openclaw/workspaces').describe('Directory for session workspaces'),
+  sessionIdleTimeout: z
+    .number()
+    .nonnegative()
+    .default(3600)
+    .describe('Cleanup idle sessions after this many seconds (0 = never)'),
+  apparmorProfile: z.string().default('').describe('AppArmor profile name (empty = disabled)'),
+  maxOutputSize: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(10 * 1024 * 1024)
+    .describe('Maximum output size in bytes (10MB default, 0 = unlimited)'),
+  notifyWebhookUrl: z
+    .string()
+    .default('http://localhost:18789/hooks/agent')
+    .describe('OpenClaw webhook URL for notifications'),
+  hooksToken: z
+    .string()
+    .default('')
+    .describe('Webhook auth token (must match OpenClaw hooks.token to enable notifications)'),
+
+  // ---- ours ----
+  maxConcurrentJobs: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(4)
+    .describe('Jobs running at once (the worker pool size); further jobs wait as "pending"'),
+  maxPendingJobs: z.number().int().min(0).default(1000).describe('Jobs that may wait for a slot'),
+  pidsLimit: z.number().int().min(16).default(512).describe('PID limit for containers'),
+  tmpfsSize: memorySize.default('512m').describe('Size of the /tmp tmpfs inside the container'),
+  apiBaseUrl: z
+    .string()
+    .url()
+    .default('https://api.anthropic.com')
+    .describe('Upstream model API the host-side proxy forwards to; the container never sees the credentials'),
+  credentialsPath: z
+    .string()
+    .default('~/.claude/.credentials.json')
+    .describe('Claude OAuth credentials file (read on the host only)'),
+  openclawConfigPath: z
+    .string()
+    .default('~/.openclaw/openclaw.json')
+    .describe('Where hooks.token is read from when hooksToken is empty'),
+  ociRuntime: z
+    .string()
+    .default('auto')
+    .describe('OCI runtime passed to podman (--runtime); "auto" probes which one works on this host'),
+  cancelGraceSeconds: z
+    .number()
+    .nonnegative()
+    .default(5)
+    .describe('Seconds between SIGINT to Claude Code and killing the container on cancel'),
+  metricsIntervalSeconds: z.number().positive().default(3).describe('How often container metrics are sampled'),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+
+/** Config with every path made absolute. */
+export type ResolvedConfig = Config & { readonly resolved: true };
+
+export function parseConfig(input: unknown = {}): ResolvedConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return `unknown config key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      }
+      const key = issue.path.join('.') || '(config)';
+      return `"${key}": ${issue.message}`;
+    });
+    throw new ClaudePodError(ErrorCodes.INVALID_CONFIG, `Invalid claude-pod config: ${problems.join('; ')}`, {
+      details: { issues: problems },
+    });
+  }
+  const config = result.data;
+  return {
+    ...config,
+    sessionsDir: expandHome(config.sessionsDir),
+    workspacesDir: expandHome(config.workspacesDir),
+    credentialsPath: expandHome(config.credentialsPath),
+    openclawConfigPath: expandHome(config.openclawConfigPath),
+    resolved: true,
+  };
+}
+
+/** The JSON Schema of the config, for openclaw.plugin.json (one source of truth). */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(configSchema, { io: 'input' }) as Record<string, unknown>;
+}
