@@ -15,7 +15,7 @@ export const activityStates = ['active', 'processing', 'idle'] as const;
 export type ActivityState = (typeof activityStates)[number];
 
 const serializedErrorSchema = z.object({
-  code: z.enum(Object.values(ErrorCodes) as [string, ...string[]]),
+  code: z.enum(ErrorCodes),
   message: z.string(),
   details: z.record(z.string(), z.unknown()).optional(),
 });

@@ -1,0 +1,21 @@
+/**
+ * How a job reaches the model API: a host-side proxy behind a unix socket. The supervisor needs
+ * only this much of it; src/proxy implements it, tests may pass their own.
+ */
+export interface ApiAccess {
+  /** Directory holding the proxy's socket; bind-mounted read-only into the container. */
+  socketDir: string;
+  /** A fresh capability token for one job; the container sees only this, never the secret. */
+  token: string;
+  kind: 'api-key' | 'oauth';
+}
+
+export interface ApiGate {
+  /** Throws NO_AUTH when the host has no credential. */
+  grant(jobId: string): Promise<ApiAccess>;
+  /** After a restart: make sure the job's existing token still works (its container holds it). */
+  reattach(jobId: string): Promise<void>;
+  revoke(jobId: string): Promise<void>;
+  /** Stop what the gate started, when nothing needs it any more. */
+  close(opts: { jobsStillRunning: boolean }): Promise<void>;
+}

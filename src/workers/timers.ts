@@ -1,0 +1,57 @@
+import type { Clock } from './clock.js';
+
+export type TimerKind = 'startup' | 'idle';
+
+/**
+ * The two output watchdogs of a job: `startup` fires when no output arrived within the startup
+ * timeout, `idle` when output stopped for the idle timeout. `outputSeen()` is called on every
+ * chunk, so it only records the time; the timer re-arms itself lazily when it fires early.
+ */
+export class OutputWatchdog {
+  private handle: unknown = null;
+  private lastOutputAt: number | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly startupMs: number,
+    private readonly idleMs: number,
+    private readonly onTimeout: (kind: TimerKind) => void,
+  ) {}
+
+  start(): void {
+    this.arm(this.startupMs);
+  }
+
+  outputSeen(): void {
+    this.lastOutputAt = this.clock.now();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.handle !== null) this.clock.clearTimeout(this.handle);
+    this.handle = null;
+  }
+
+  private arm(ms: number): void {
+    if (this.stopped) return;
+    this.handle = this.clock.setTimeout(() => this.fire(), Math.max(1, ms));
+  }
+
+  private fire(): void {
+    this.handle = null;
+    if (this.stopped) return;
+    if (this.lastOutputAt === null) {
+      this.stopped = true;
+      this.onTimeout('startup');
+      return;
+    }
+    const quietFor = this.clock.now() - this.lastOutputAt;
+    if (quietFor >= this.idleMs) {
+      this.stopped = true;
+      this.onTimeout('idle');
+      return;
+    }
+    this.arm(this.idleMs - quietFor);
+  }
+}
