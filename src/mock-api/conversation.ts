@@ -33,7 +33,9 @@ function toolResultsOf(message: ApiMessage): ToolResultInfo[] {
         typeof content === 'string'
           ? content
           : Array.isArray(content)
-            ? content.map((c: unknown) => (typeof c === 'object' && c !== null ? textOf(c as ContentBlock) : '')).join('\n')
+            ? content
+                .map((c: unknown) => (typeof c === 'object' && c !== null ? textOf(c as ContentBlock) : ''))
+                .join('\n')
             : '';
       return { toolUseId: String(b['tool_use_id'] ?? ''), isError: b['is_error'] === true, text };
     });
@@ -50,8 +52,13 @@ export function userTextsNewestFirst(request: MessagesRequest): string[] {
 
 function findWorkingDirectory(request: MessagesRequest): string | null {
   // The CLI states it in its environment section (in `system` or a `role: "system"` message).
-  const match = /Primary working directory: (\S+)/.exec(JSON.stringify([request.system, request.messages]));
-  return match?.[1] ?? null;
+  const system = typeof request.system === 'string' ? [request.system] : (request.system ?? []).map(textOf);
+  const texts = [...system, ...request.messages.flatMap((m) => blocksOf(m).map(textOf))];
+  for (const text of texts) {
+    const match = /Primary working directory: (.+)$/m.exec(text);
+    if (match?.[1]) return match[1].trim();
+  }
+  return null;
 }
 
 function isSideRequest(request: MessagesRequest): boolean {
@@ -76,8 +83,9 @@ export function readConversation(request: MessagesRequest): Conversation {
     lastUserHasToolResult: toolResults.length > 0,
     toolResults,
     earlierMessages: { total: user + assistant, user, assistant },
-    toolUseTurns: messages.filter((m) => m.role === 'assistant' && blocksOf(m).some((b) => b.type === 'tool_use'))
-      .length,
+    toolUseTurns: messages.filter(
+      (m) => m.role === 'assistant' && blocksOf(m).some((b) => b.type === 'tool_use'),
+    ).length,
     workingDirectory: findWorkingDirectory(request),
     isSideRequest: isSideRequest(request),
   };

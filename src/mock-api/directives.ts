@@ -27,11 +27,18 @@ export function parseDirective(text: string): Directive | null {
   return { name: match[1].toLowerCase(), params };
 }
 
+/** `text` without any directive, trimmed. */
+export function stripDirectives(text: string): string {
+  return text.replace(new RegExp(DIRECTIVE.source, 'gi'), '').trim();
+}
+
 /** Builds the directive text for a scenario (the inverse of `parseDirective`), for tests and the demo. */
 export function formatDirective(name: string, params: Record<string, string | number> = {}): string {
   const parts = Object.entries(params).map(([k, v]) => {
     const s = String(v);
-    return /^[^\s"'\]\\]+$/.test(s) ? `${k}=${s}` : `${k}="${s.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+    return /^[^\s"'\]\\]+$/.test(s)
+      ? `${k}=${s}`
+      : `${k}="${s.replace(/[\\"]/g, '\\$&').replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
   });
   return `[[mock:${[name, ...parts].join(' ')}]]`;
 }

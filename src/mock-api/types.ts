@@ -29,7 +29,11 @@ export type ContentBlock = z.infer<typeof contentBlockSchema>;
 export type StopReason = 'end_turn' | 'tool_use' | 'max_tokens' | 'stop_sequence';
 
 export type ReplyBlock =
-  | { type: 'text'; text: string; /** How the text is split into deltas; default: small word groups. */ chunks?: string[] }
+  | {
+      type: 'text';
+      text: string;
+      /** How the text is split into deltas; default: small word groups. */ chunks?: string[];
+    }
   | { type: 'tool_use'; name: string; input: Record<string, unknown> };
 
 /** Timing of a streamed reply. Every wait is cut short when the client goes away or the mock closes. */

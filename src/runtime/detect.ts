@@ -49,7 +49,13 @@ async function run(file: string, args: string[], timeoutMs = 30_000): Promise<Co
 
 /** Absolute path of an executable on PATH (plus the sbin folders root's PATH may lack), or null. */
 export async function findExecutable(name: string): Promise<string | null> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(delimiter),
+    '/usr/local/sbin',
+    '/usr/sbin',
+    '/sbin',
+    '/usr/bin',
+  ];
   for (const dir of new Set(dirs.filter(Boolean))) {
     const candidate = join(dir, name);
     try {
@@ -84,8 +90,8 @@ interface EngineFacts {
   defaultOci: string | null;
 }
 
-async function podmanFacts(command: string): Promise<EngineFacts | string> {
-  const r = await run(command, ['info', '--format', 'json']);
+async function podmanFacts(command: string, globalArgs: string[] = []): Promise<EngineFacts | string> {
+  const r = await run(command, [...globalArgs, 'info', '--format', 'json']);
   if (r.exitCode !== 0) return `podman info failed: ${lastLine(r.stderr) || `exit ${r.exitCode}`}`;
   try {
     const info = JSON.parse(r.stdout) as {
@@ -195,7 +201,19 @@ async function chooseOciRuntime(
   opts: DetectOptions,
   notes: string[],
 ): Promise<{ ociRuntime: string | null; probed: boolean }> {
-  if (opts.ociRuntime !== 'auto') return { ociRuntime: opts.ociRuntime, probed: false };
+  if (opts.ociRuntime !== 'auto') {
+    // podman refuses every command when the named OCI runtime is missing; say so here, clearly.
+    const check = await podmanFacts(command, ['--runtime', opts.ociRuntime]);
+    if (typeof check === 'string') {
+      throw new ClaudePodError(
+        ErrorCodes.RUNTIME_MISSING,
+        `The OCI runtime "${opts.ociRuntime}" set in "ociRuntime" is not usable (${check}). ` +
+          'Fix: set "ociRuntime" to "auto" (probes which one works) or install it.',
+        { details: { ociRuntime: opts.ociRuntime } },
+      );
+    }
+    return { ociRuntime: opts.ociRuntime, probed: false };
+  }
   const key = `podman ${facts.version} | kernel ${facts.kernel} | ${facts.rootless ? 'rootless' : 'rootful'}`;
   const cache = await readProbeCache();
   const cached = cache.entries[key];
@@ -203,7 +221,9 @@ async function chooseOciRuntime(
 
   const image = await probeImage(command);
   if (!image) {
-    notes.push('no local image to probe OCI runtimes with yet; using the runtime default (run `claude-pod setup`)');
+    notes.push(
+      'no local image to probe OCI runtimes with yet; using the runtime default (run `claude-pod setup`)',
+    );
     return { ociRuntime: null, probed: false };
   }
   const candidates = [...new Set([facts.defaultOci, ...OCI_CANDIDATES].filter((c): c is string => !!c))];
@@ -245,7 +265,8 @@ export async function detectRuntime(opts: DetectOptions): Promise<DetectedRuntim
       problems.push(`${kind}: ${facts}`);
       continue;
     }
-    if (kind !== opts.runtime) notes.push(`${opts.runtime} is not usable (${problems.join('; ')}); using ${kind}`);
+    if (kind !== opts.runtime)
+      notes.push(`${opts.runtime} is not usable (${problems.join('; ')}); using ${kind}`);
     let ociRuntime: string | null = null;
     let ociProbed = false;
     if (kind === 'podman') {

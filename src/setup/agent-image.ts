@@ -22,7 +22,14 @@ export interface AgentImageOptions {
 async function imageLabel(info: RuntimeInfo, image: string): Promise<{ id: string; hash: string } | null> {
   const r = await execa(
     info.command,
-    [...info.globalArgs, 'image', 'inspect', '--format', `{{.Id}} {{index .Labels "${CONTEXT_HASH_LABEL}"}}`, image],
+    [
+      ...info.globalArgs,
+      'image',
+      'inspect',
+      '--format',
+      `{{.Id}} {{index .Labels "${CONTEXT_HASH_LABEL}"}}`,
+      image,
+    ],
     { reject: false, stdin: 'ignore' },
   );
   if (r.exitCode !== 0) return null;
@@ -40,12 +47,20 @@ async function packTarballs(pkgsDir: string, specs: string[]): Promise<string> {
   if (missing.length === 0) return 'npm tarballs cached';
   const npm = await findExecutable('npm');
   if (!npm) {
-    throw new ClaudePodError(ErrorCodes.SETUP_FAILED, 'npm is not on PATH. Fix: install Node.js with npm, then rerun `claude-pod setup`.');
+    throw new ClaudePodError(
+      ErrorCodes.SETUP_FAILED,
+      'npm is not on PATH. Fix: install Node.js with npm, then rerun `claude-pod setup`.',
+    );
   }
-  await execChecked(npm, ['pack', '--silent', ...missing], 'check that the npm registry is reachable (npm config get registry)', {
-    cwd: pkgsDir,
-    timeout: 15 * 60_000,
-  });
+  await execChecked(
+    npm,
+    ['pack', '--silent', ...missing],
+    'check that the npm registry is reachable (npm config get registry)',
+    {
+      cwd: pkgsDir,
+      timeout: 15 * 60_000,
+    },
+  );
   return `packed ${missing.join(' ')}`;
 }
 
@@ -53,7 +68,11 @@ async function packTarballs(pkgsDir: string, specs: string[]): Promise<string> {
  * Builds the agent image when it is missing or its context-hash label differs from what this
  * checkout would build. Returns a one-line description of what happened.
  */
-export async function ensureAgentImage(info: RuntimeInfo, progress: Progress, opts: AgentImageOptions): Promise<void> {
+export async function ensureAgentImage(
+  info: RuntimeInfo,
+  progress: Progress,
+  opts: AgentImageOptions,
+): Promise<void> {
   const versions = await readImageVersions(containerDir);
   const hash = await computeContextHash(containerDir, versions, opts.base);
   const existing = await imageLabel(info, opts.image);
@@ -63,7 +82,12 @@ export async function ensureAgentImage(info: RuntimeInfo, progress: Progress, op
   }
   const context = join(cacheDir(), 'image-context');
   await progress.step('npm tarballs', async () => ({
-    detail: await packTarballs(join(context, 'pkgs'), [versions.node, versions.npm, versions.claudeCode, versions.claudeCodeNative]),
+    detail: await packTarballs(join(context, 'pkgs'), [
+      versions.node,
+      versions.npm,
+      versions.claudeCode,
+      versions.claudeCodeNative,
+    ]),
   }));
   await rm(join(context, 'build'), { recursive: true, force: true });
   await cp(join(containerDir, 'build'), join(context, 'build'), { recursive: true });
@@ -97,7 +121,12 @@ export async function ensureAgentImage(info: RuntimeInfo, progress: Progress, op
       context,
     ];
     const log = createWriteStream(logPath);
-    const child = execa(info.command, args, { reject: false, stdin: 'ignore', all: true, timeout: 30 * 60_000 });
+    const child = execa(info.command, args, {
+      reject: false,
+      stdin: 'ignore',
+      all: true,
+      timeout: 30 * 60_000,
+    });
     child.all?.pipe(log);
     const r = await child;
     await new Promise((resolve) => log.end(resolve));

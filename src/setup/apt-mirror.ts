@@ -54,7 +54,8 @@ export async function hostDebianMirror(etcApt = '/etc/apt', suite = 'bookworm'):
   try {
     const names = (await readdir(join(etcApt, 'sources.list.d'))).sort();
     for (const name of names) {
-      if (name.endsWith('.list') || name.endsWith('.sources')) await tryRead(join(etcApt, 'sources.list.d', name));
+      if (name.endsWith('.list') || name.endsWith('.sources'))
+        await tryRead(join(etcApt, 'sources.list.d', name));
     }
   } catch {
     // no sources.list.d

@@ -57,7 +57,9 @@ async function debootstrapBase(info: RuntimeInfo): Promise<string> {
   }
   if (!(await findExecutable('debootstrap'))) await aptInstall(['debootstrap']);
   const mirror = await hostDebianMirror();
-  const work = await mkdtemp(join(process.env.TMPDIR ?? (tmpdir() === '/tmp' ? '/var/tmp' : tmpdir()), 'claude-pod-base-'));
+  const work = await mkdtemp(
+    join(process.env.TMPDIR ?? (tmpdir() === '/tmp' ? '/var/tmp' : tmpdir()), 'claude-pod-base-'),
+  );
   const rootfs = join(work, 'rootfs');
   const tarball = join(work, 'rootfs.tar');
   try {
@@ -71,10 +73,22 @@ async function debootstrapBase(info: RuntimeInfo): Promise<string> {
     await rm(join(rootfs, 'var/lib/apt/lists'), { recursive: true, force: true });
     await mkdir(join(rootfs, 'var/cache/apt/archives/partial'), { recursive: true });
     await mkdir(join(rootfs, 'var/lib/apt/lists/partial'), { recursive: true });
-    await execChecked('tar', ['-C', rootfs, '--numeric-owner', '-cf', tarball, '.'], 'check free disk space in the temp dir');
+    await execChecked(
+      'tar',
+      ['-C', rootfs, '--numeric-owner', '-cf', tarball, '.'],
+      'check free disk space in the temp dir',
+    );
     await execChecked(
       info.command,
-      rt(info, ['import', '--change', 'CMD ["/bin/bash"]', '--message', 'claude-pod base: debootstrap minbase bookworm', tarball, BASE_IMAGE]),
+      rt(info, [
+        'import',
+        '--change',
+        'CMD ["/bin/bash"]',
+        '--message',
+        'claude-pod base: debootstrap minbase bookworm',
+        tarball,
+        BASE_IMAGE,
+      ]),
       'check free disk space under /var/lib/containers',
     );
   } finally {

@@ -35,9 +35,15 @@ async function listFiles(root: string, dir = root): Promise<string[]> {
  * sha256 over every file of container/ that goes into the image (path and content, in a stable
  * order), the pinned versions and the base image name. Equal hash = the existing image is current.
  */
-export async function computeContextHash(containerDir: string, versions: ImageVersions, base: string): Promise<string> {
+export async function computeContextHash(
+  containerDir: string,
+  versions: ImageVersions,
+  base: string,
+): Promise<string> {
   const hash = createHash('sha256');
-  const files = (await listFiles(containerDir)).map((f) => relative(containerDir, f).split(sep).join('/')).sort();
+  const files = (await listFiles(containerDir))
+    .map((f) => relative(containerDir, f).split(sep).join('/'))
+    .sort();
   for (const file of files) {
     hash.update(`file ${file}\n`);
     hash.update(await readFile(join(containerDir, file)));

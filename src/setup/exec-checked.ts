@@ -17,10 +17,19 @@ export async function execChecked(
   options: Options & { code?: ErrorCode } = {},
 ): Promise<string> {
   const { code = ErrorCodes.SETUP_FAILED, ...execaOptions } = options;
-  const r = await execa(file, args, { stdin: 'ignore', timeout: 30 * 60_000, ...execaOptions, reject: false });
+  const r = await execa(file, args, {
+    stdin: 'ignore',
+    timeout: 30 * 60_000,
+    ...execaOptions,
+    reject: false,
+  });
   if (r.exitCode === 0) return String(r.stdout ?? '');
   const output = tail(String(r.stderr ?? '') || String(r.stdout ?? '') || String(r.shortMessage ?? ''));
-  throw new ClaudePodError(code, `\`${[file, ...args].join(' ')}\` failed (exit ${r.exitCode ?? 'none'}): ${output}\nFix: ${fix}`, {
-    details: { command: [file, ...args], exitCode: r.exitCode ?? null },
-  });
+  throw new ClaudePodError(
+    code,
+    `\`${[file, ...args].join(' ')}\` failed (exit ${r.exitCode ?? 'none'}): ${output}\nFix: ${fix}`,
+    {
+      details: { command: [file, ...args], exitCode: r.exitCode ?? null },
+    },
+  );
 }

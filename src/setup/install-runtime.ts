@@ -5,7 +5,15 @@ import { execChecked } from './exec-checked.js';
 import type { Progress } from './progress.js';
 
 /** What a fresh Debian/Ubuntu host needs for rootful and rootless podman plus the base image. */
-export const RUNTIME_PACKAGES = ['podman', 'uidmap', 'slirp4netns', 'fuse-overlayfs', 'debootstrap', 'runc', 'catatonit'];
+export const RUNTIME_PACKAGES = [
+  'podman',
+  'uidmap',
+  'slirp4netns',
+  'fuse-overlayfs',
+  'debootstrap',
+  'runc',
+  'catatonit',
+];
 
 /** True when /etc/os-release names Debian, Ubuntu or a derivative of them. */
 export function isDebianLike(osRelease: string): boolean {
@@ -29,13 +37,17 @@ async function canInstallWithApt(): Promise<{ ok: true } | { ok: false; why: str
 
 export async function aptInstall(packages: string[]): Promise<void> {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  const fix = 'check that the Debian mirror in /etc/apt/sources.list(.d) is reachable, then rerun `claude-pod setup`';
+  const fix =
+    'check that the Debian mirror in /etc/apt/sources.list(.d) is reachable, then rerun `claude-pod setup`';
   await execChecked('apt-get', ['update'], fix, { env });
   await execChecked('apt-get', ['install', '-y', '--no-install-recommends', ...packages], fix, { env });
 }
 
 /** Installs podman & co. with apt when podman is missing (root on Debian/Ubuntu only). */
-export async function ensureRuntimeInstalled(runtime: 'podman' | 'docker', progress: Progress): Promise<void> {
+export async function ensureRuntimeInstalled(
+  runtime: 'podman' | 'docker',
+  progress: Progress,
+): Promise<void> {
   await progress.step('container runtime', async () => {
     if (await findExecutable(runtime)) {
       if (runtime === 'docker' || (await findExecutable('runc')) || (await findExecutable('crun'))) {
@@ -44,7 +56,10 @@ export async function ensureRuntimeInstalled(runtime: 'podman' | 'docker', progr
     }
     if (runtime === 'docker') {
       // Docker's engine is not something we install; detection reports what is wrong with it.
-      return { detail: 'docker CLI not found (not installed by setup; set "runtime": "podman" to let setup install podman)' };
+      return {
+        detail:
+          'docker CLI not found (not installed by setup; set "runtime": "podman" to let setup install podman)',
+      };
     }
     const apt = await canInstallWithApt();
     if (!apt.ok) {

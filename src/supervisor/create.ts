@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { detectRuntime } from '../runtime/detect.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
 import { parseConfig, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
-import type { Logger } from '../shared/logger.js';
+import { silentLogger, type Logger } from '../shared/logger.js';
 import type { ApiGate } from './api-gate.js';
+import { Notifier } from './notifier.js';
 import { ownerIdFor } from './owner.js';
 import { ProxyGate } from './proxy-gate.js';
 import { RegistryFile } from './registry-file.js';
@@ -50,7 +51,14 @@ export async function createSupervisor(
       });
     // A rootful runtime maps the container's uid 1000 to the host's: hand it its directories.
     const containerUid = process.getuid?.() === 0 && !runtime.rootless ? 1000 : null;
+    const notifier = new Notifier({
+      url: config.notifyWebhookUrl,
+      hooksToken: config.hooksToken,
+      openclawConfigPath: config.openclawConfigPath,
+      logger: options.logger ?? silentLogger(),
+    });
     const supervisor = new Supervisor({
+      notifier,
       config,
       runtime,
       ownerId: ownerIdFor(config.sessionsDir),

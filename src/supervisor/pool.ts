@@ -61,6 +61,5 @@ export class JobPool {
 function workerEntry(): { filename: string; execArgv: string[] } {
   const js = fileURLToPath(new URL('../workers/job-worker.js', import.meta.url));
   if (existsSync(js)) return { filename: js, execArgv: [] };
-  const ts = fileURLToPath(new URL('../workers/job-worker.ts', import.meta.url));
-  return { filename: ts, execArgv: ['--import', 'tsx'] };
+  return { filename: fileURLToPath(new URL('../workers/job-worker.dev.mjs', import.meta.url)), execArgv: [] };
 }

@@ -28,6 +28,7 @@ import {
 import { readOutput } from '../workers/output-reader.js';
 import type { ApiAccess, ApiGate } from './api-gate.js';
 import { buildJobSpec } from './job-spec.js';
+import type { Notifier } from './notifier.js';
 import { planReconcile, type ReconcilePlan } from './reconcile.js';
 import { jobStatusView, type JobStatus } from './job-view.js';
 import { JobPool } from './pool.js';
@@ -55,6 +56,7 @@ export interface SupervisorDeps {
   apiGate: ApiGate;
   logger?: Logger;
   containerUid: number | null;
+  notifier?: Notifier;
   /** Called once by close(), after everything else (releases the state-dir lock). */
   onClose?: () => Promise<void>;
 }
@@ -96,6 +98,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly log: Logger;
   private readonly live = new Map<string, LiveJob>();
   private readonly onClose: (() => Promise<void>) | undefined;
+  private readonly notifier: Notifier | undefined;
   private imageChecked = false;
   private closed = false;
   private cleanupTimer: NodeJS.Timeout | null = null;
@@ -117,6 +120,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.registry = new RegistryFile(join(this.config.sessionsDir, 'registry.json'), () => this.state);
     this.pool = new JobPool(this.config.maxConcurrentJobs);
     this.onClose = deps.onClose;
+    this.notifier = deps.notifier;
   }
 
   /**
@@ -157,6 +161,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
     }
     await this.registry.now();
+    // Jobs that ended while no supervisor could tell anyone (the last day's only).
+    const dayAgo = Date.now() - 86_400_000;
+    for (const job of Object.values(this.state.jobs)) {
+      if (terminalStates.has(job.status) && !job.notified && (job.endedAt ?? 0) > dayAgo) this.sendNotification(job);
+    }
     if (plan.attach.length || plan.lost.length || plan.orphans.length) {
       this.log.info(
         {
@@ -316,6 +325,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       ending.push(live.ended);
     }
     await Promise.all(ending);
+    await this.notifier?.drain();
     await this.registry.flush();
     await this.pool.close();
     const stillRunning = Object.values(this.state.jobs).some((j) => j.status === 'running');
@@ -414,6 +424,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.registry.now();
     live.resolveEnded();
     this.emit('job:end', this.view(job));
+    this.sendNotification(job);
+  }
+
+  private sendNotification(job: JobRecord): void {
+    if (!this.notifier || job.notified) return;
+    void this.notifier.notify(this.view(job)).then((delivered) => {
+      if (!delivered) return;
+      job.notified = true;
+      if (!this.closed) this.registry.soon();
+    });
   }
 
   private async onWorkerFailure(job: JobRecord, error: unknown): Promise<void> {

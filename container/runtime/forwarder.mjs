@@ -1,0 +1,53 @@
+// claude-pod API forwarder: runs inside the job container (Node 22, no dependencies).
+// Listens on the container's own loopback and pipes every TCP connection, unchanged, to the
+// host-side API proxy's unix socket (bind-mounted read-only at /run/claude-pod). The container has
+// no network; this is its only way out, and the proxy only lets model-API requests through.
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+
+const port = Number(process.env.CLAUDE_POD_API_PORT || 8119);
+const socketPath = process.env.CLAUDE_POD_API_SOCKET || '/run/claude-pod/api.sock';
+const readyFile = process.env.CLAUDE_POD_FORWARDER_READY || '/tmp/.claude-pod-forwarder.ready';
+
+function log(message) {
+  process.stderr.write(`claude-pod-forwarder: ${message}\n`);
+}
+
+const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+  // Connect anew for every client: a restarted proxy (new socket inode) is reached without a restart here.
+  const upstream = net.createConnection({ path: socketPath, allowHalfOpen: true });
+  // pipe() forwards data with backpressure and turns one side's end (FIN) into end() on the other:
+  // each direction closes on its own, so a half-closed request still gets its full response.
+  client.pipe(upstream);
+  upstream.pipe(client);
+  // An abrupt end on either side is passed on as one: the proxy then aborts the upstream API request.
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', (error) => {
+    if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') log(`proxy unavailable: ${error.code}`);
+    client.destroy();
+  });
+  client.on('close', (hadError) => {
+    if (hadError || !client.readableEnded) upstream.destroy();
+  });
+  upstream.on('close', (hadError) => {
+    if (hadError || !upstream.readableEnded) client.destroy();
+  });
+});
+
+server.on('error', (error) => {
+  log(`cannot listen on 127.0.0.1:${port}: ${error.message}`);
+  process.exit(1);
+});
+
+// A cancel (SIGINT to Claude Code) must not take the API path away while the CLI shuts down;
+// the forwarder ends with the container.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => process.exit(0));
+
+server.listen({ host: '127.0.0.1', port }, () => {
+  try {
+    writeFileSync(readyFile, `${process.pid}\n`);
+  } catch (error) {
+    log(`cannot write ready file ${readyFile}: ${error.message}`);
+  }
+});

@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createMockApi, type MockApi } from '../../mock-api/index.js';
+import { formatDirective } from '../../mock-api/directives.js';
+import { parseConfig, type ConfigInput } from '../../shared/config.js';
+import { isClaudePodError } from '../../shared/errors.js';
+import { resolveCredential } from '../../supervisor/auth.js';
+import { createSupervisor } from '../../supervisor/create.js';
+import type { JobStatus } from '../../supervisor/job-view.js';
+
+const FILE = 'hello.txt';
+const CONTENT = 'Hello from Claude Code, running in a claude-pod container.\n';
+
+/**
+ * `claude-pod demo`: one real job in the real container. With no credentials on this host the
+ * model API is the built-in mock (so the demo runs offline); with ANTHROPIC_API_KEY or Claude
+ * OAuth credentials it runs against the real API.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      mock: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write('Usage: claude-pod demo [--config file.json] [--mock]\n');
+    return 0;
+  }
+  const fileConfig = values.config
+    ? (JSON.parse(await readFile(values.config, 'utf8')) as ConfigInput)
+    : ({} as ConfigInput);
+  const base = parseConfig({
+    sessionsDir: join(tmpdir(), 'claude-pod-demo', 'sessions'),
+    workspacesDir: join(tmpdir(), 'claude-pod-demo', 'workspaces'),
+    ...fileConfig,
+  });
+  const credential = values.mock ? null : await resolveCredential({ credentialsPath: base.credentialsPath });
+  let mock: MockApi | null = null;
+  let env: NodeJS.ProcessEnv | undefined;
+  let config = base;
+  if (!credential) {
+    mock = await createMockApi({ host: '127.0.0.1', port: 0 });
+    config = parseConfig({ ...fileConfig, ...stripResolved(base), apiBaseUrl: mock.url ?? '' });
+    env = { ...process.env, ANTHROPIC_API_KEY: 'demo-key-for-the-mock' };
+    say(`No credentials found: using the built-in mock of the Anthropic API at ${mock.url}`);
+  } else {
+    say(`Using ${credential.source === 'api-key-env' ? 'ANTHROPIC_API_KEY' : 'Claude OAuth credentials'}`);
+  }
+
+  const prompt =
+    `Create a file named ${FILE} in the current directory containing exactly: ${CONTENT.trim()}` +
+    (mock ? `\n${formatDirective('write-file', { path: FILE, content: CONTENT })}` : '');
+
+  const started = Date.now();
+  const supervisor = await createSupervisor(config, env ? { env } : {});
+  try {
+    say(`image ${config.image}, runtime ${supervisor.runtime.kind} ${supervisor.runtime.version}`);
+    const { jobId, sessionId } = await supervisor.start({ prompt });
+    say(`started job ${jobId} in session ${sessionId}`);
+    let last = '';
+    supervisor.on('job:progress', (s) => {
+      if (s.jobId !== jobId) return;
+      const line = progressLine(s);
+      if (line !== last) say(line);
+      last = line;
+    });
+    const final = await new Promise<JobStatus>((resolve) => {
+      supervisor.on('job:end', (s) => s.jobId === jobId && resolve(s));
+    });
+    say(progressLine(final));
+    const workspace = supervisor.sessions().find((s) => s.sessionId === sessionId)?.workspaceDir;
+    if (final.status !== 'completed') {
+      say(`job ${final.status}: [${final.errorCode}] ${final.error}`);
+      return 1;
+    }
+    const written = workspace ? await readFile(join(workspace, FILE), 'utf8').catch(() => null) : null;
+    say(`Claude's result: ${final.claude.result ?? '(none)'}`);
+    say(`turns ${final.claude.numTurns}, cost $${final.claude.costUsd ?? 0}, output ${final.outputSize} bytes`);
+    if (written === null) {
+      say(`the job completed but ${FILE} is not in the workspace ${workspace}`);
+      return 1;
+    }
+    say(`${join(workspace ?? '', FILE)} contains: ${JSON.stringify(written)}`);
+    say(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+  } catch (error) {
+    if (isClaudePodError(error)) {
+      say(`error [${error.code}]: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await supervisor.close({ cancelRunning: true });
+    await mock?.close();
+  }
+}
+
+function progressLine(s: JobStatus): string {
+  const tail = s.tailOutput.split('\n').filter(Boolean).pop() ?? '';
+  const event = summarizeEvent(tail);
+  return `[${s.status}] ${s.elapsedSeconds.toFixed(1)}s, ${s.outputSize} bytes, ${s.activityState}${event ? ` — ${event}` : ''}`;
+}
+
+function summarizeEvent(line: string): string {
+  try {
+    const e = JSON.parse(line) as { type?: string; subtype?: string; message?: { content?: Array<{ type?: string; name?: string; text?: string }> } };
+    const block = e.message?.content?.[0];
+    if (e.type === 'assistant' && block?.type === 'tool_use') return `tool ${block.name}`;
+    if (e.type === 'assistant' && block?.type === 'text') return `says: ${String(block.text).slice(0, 60)}`;
+    return [e.type, e.subtype].filter(Boolean).join('/');
+  } catch {
+    return '';
+  }
+}
+
+function stripResolved(config: ReturnType<typeof parseConfig>): ConfigInput {
+  const { resolved: _resolved, ...rest } = config;
+  return rest;
+}
+
+function say(text: string): void {
+  process.stdout.write(`claude-pod demo: ${text}\n`);
+}

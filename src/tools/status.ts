@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { defineTool } from './define.js';
+import { json, okResult } from './result.js';
+import { jobIdParam, jobStatusSchema, pollAfterSeconds, sessionIdParam } from './schemas.js';
+
+export const statusTool = defineTool({
+  name: 'claude_code_status',
+  label: 'Claude Code: status',
+  description:
+    'Check a Claude Code job started with claude_code_start. Returns status (pending, running, completed, failed, ' +
+    'cancelled), elapsedSeconds, outputSize, tailOutput (last ~500 characters), lastOutputSecondsAgo, ' +
+    'activityState (active = producing output, processing = busy without output, idle), metrics (CPU, memory), ' +
+    'exitCode and error when it ended, and pollAfterSeconds while it runs. ' +
+    'You get a notification when the job ends, so prefer waiting for it; when you do poll, wait at least ' +
+    'pollAfterSeconds between calls. A failed or cancelled job is a normal answer here, not a tool failure.',
+  parameters: z
+    .object({
+      job_id: jobIdParam,
+      session_id: sessionIdParam.optional(),
+    })
+    .strict(),
+  details: z
+    .object({
+      ok: z.literal(true),
+      status: jobStatusSchema.shape.status,
+      pollAfterSeconds: z.number().nullable(),
+      job: jobStatusSchema.describe('The full job status (its exitCode and error live here)'),
+    })
+    .strict(),
+  async run(supervisor, args) {
+    const job = supervisor.status(args.job_id);
+    const poll = pollAfterSeconds(job);
+    const text = json(poll === null ? job : { ...job, pollAfterSeconds: poll });
+    return okResult(text, { status: job.status, pollAfterSeconds: poll, job });
+  },
+});

@@ -1,0 +1,104 @@
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL_MANAGED } from '../../src/runtime/labels.js';
+import { buildRunArgs } from '../../src/runtime/run-args.js';
+import { parseMemorySize } from '../../src/doctor/limits.js';
+import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
+
+const env = await requireRuntime();
+
+const MEMORY = '384m';
+const PIDS = 200;
+
+// Everything is read from inside one container started with the job flags; one line per fact.
+const SCRIPT = [
+  'echo "capeff=$(grep ^CapEff /proc/self/status | cut -f2)"',
+  'echo "nonewprivs=$(grep ^NoNewPrivs /proc/self/status | cut -f2)"',
+  'if [ -f /sys/fs/cgroup/memory.max ]; then echo "memory=$(cat /sys/fs/cgroup/memory.max)"; ' +
+    'else echo "memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; fi',
+  'if [ -f /sys/fs/cgroup/pids.max ]; then echo "pids=$(cat /sys/fs/cgroup/pids.max)"; ' +
+    'else echo "pids=$(cat /sys/fs/cgroup/pids/pids.max)"; fi',
+  'echo "tmp=$(grep " /tmp " /proc/mounts)"',
+  'echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" ",")"',
+  'echo "uid=$(id -u)"',
+  'echo "node=$(node --version)"',
+  'echo "claude=$(claude --version 2>&1 | head -n1)"',
+  'echo "claude_exit=$?"',
+].join('\n');
+
+describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () => {
+  const facts: Record<string, string> = {};
+  const label = `${TEST_RUN_LABEL}=${testRunId}`;
+
+  beforeAll(async () => {
+    if (!env.available) return;
+    const args = buildRunArgs({
+      kind: env.spec.kind,
+      containerName: `claude-pod-test-hardening-${testRunId}`,
+      labels: { [LABEL_MANAGED]: 'true', [TEST_RUN_LABEL]: testRunId },
+      image: env.image,
+      memory: MEMORY,
+      cpus: '1.0',
+      pidsLimit: PIDS,
+      tmpfsSize: '512m',
+      network: 'none',
+      apparmorProfile: '',
+      user: '1000:1000',
+      mounts: [],
+      env: { IS_SANDBOX: '1', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+      workdir: '/workspace',
+      entrypoint: 'sh',
+      command: ['-c', SCRIPT],
+    });
+    const r = await execa(env.spec.command, [...env.spec.globalArgs, ...args], {
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    for (const line of String(r.stdout).split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) facts[line.slice(0, i)] = line.slice(i + 1).trim();
+    }
+  });
+
+  afterAll(async () => {
+    if (env.available) await reapByLabel(env.spec, label);
+  });
+
+  it('has no effective capabilities and no_new_privs set', () => {
+    expect(facts.capeff).toBe('0000000000000000');
+    expect(facts.nonewprivs).toBe('1');
+  });
+
+  it('enforces the configured memory and PID limits', () => {
+    expect(Number(facts.memory)).toBe(parseMemorySize(MEMORY));
+    expect(Number(facts.pids)).toBe(PIDS);
+  });
+
+  it('mounts /tmp as a nosuid tmpfs', () => {
+    const [, mountPoint, fsType, options = ''] = (facts.tmp ?? '').split(/\s+/);
+    expect(mountPoint).toBe('/tmp');
+    expect(fsType).toBe('tmpfs');
+    expect(options.split(',')).toContain('nosuid');
+  });
+
+  it('has only the loopback interface', () => {
+    expect((facts.ifaces ?? '').split(',').filter(Boolean)).toEqual(['lo']);
+  });
+
+  it('runs as a non-root user', () => {
+    expect(facts.uid).toBe('1000');
+  });
+
+  it('ships Node 22 and a working claude CLI', () => {
+    expect(facts.node).toMatch(/^v22\./);
+    expect(facts.claude_exit).toBe('0');
+    expect(facts.claude).toMatch(/^\d+\.\d+\.\d+ \(Claude Code\)$/);
+  });
+
+  it('leaves nothing behind once reaped by label', async () => {
+    if (!env.available) return;
+    expect(await reapByLabel(env.spec, label)).toBe(1);
+    expect(await reapByLabel(env.spec, label)).toBe(0);
+  });
+});

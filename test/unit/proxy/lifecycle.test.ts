@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { unlink } from 'node:fs/promises';
+import { once } from 'node:events';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { finished } from 'node:stream/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureApiProxy } from '../../../src/proxy/client.js';
+import { probeProxy } from '../../../src/proxy/probe.js';
+import { readPidFile } from '../../../src/proxy/pid-file.js';
+import { proxyPaths } from '../../../src/proxy/paths.js';
+import { startUpstream } from './fixtures/upstream.js';
+import { isAlive, json, open, proxyScratch, readUntil, send, streamBody, waitFor } from './fixtures/http.js';
+
+type Upstream = Awaited<ReturnType<typeof startUpstream>>;
+
+describe('api proxy daemon lifecycle', () => {
+  const scratch = proxyScratch();
+  let upstream: Upstream;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+  });
+  afterEach(() => scratch.cleanup());
+  afterAll(() => upstream.close());
+
+  const post = (target: { socketPath: string }, token: string) =>
+    send(target, { method: 'POST', path: '/v1/messages', headers: { ...json, 'x-api-key': token }, body: '{}' });
+
+  it('reuses the running daemon for the same upstream and credential', async () => {
+    const stateDir = await scratch.stateDir();
+    const options = { stateDir, upstream: upstream.url, credential: { kind: 'api-key' as const, value: 'key-a' } };
+    const first = scratch.track(await ensureApiProxy(options));
+    const second = await ensureApiProxy(options);
+    expect(first.reused).toBe(false);
+    expect(second.reused).toBe(true);
+    expect(second.pid).toBe(first.pid);
+    expect(second.socketDir).toBe(first.socketDir);
+    // The pid file names the daemon and the configuration's hash, never the secret.
+    const pidFile = await readPidFile(proxyPaths(stateDir).pidFile);
+    expect(pidFile?.pid).toBe(first.pid);
+    expect(JSON.stringify(pidFile)).not.toContain('key-a');
+  });
+
+  it('restarts on a new credential, keeps granted tokens and lets an in-flight stream finish', async () => {
+    const stateDir = await scratch.stateDir();
+    const old = scratch.track(
+      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-old' } }),
+    );
+    const token = await old.grant('job-1');
+    const { res } = await open(old, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { ...json, 'x-api-key': token },
+      body: streamBody,
+    });
+    await readUntil(res, '{"n":1}');
+
+    const fresh = scratch.track(
+      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-new' } }),
+    );
+    expect(fresh.reused).toBe(false);
+    expect(fresh.pid).not.toBe(old.pid);
+    expect(await probeProxy(fresh.socketPath)).toBe(fresh.pid);
+
+    // The old daemon drains: its stream completes although the socket already belongs to the new one.
+    expect(isAlive(old.pid)).toBe(true);
+    upstream.release();
+    upstream.release();
+    upstream.release();
+    await readUntil(res, 'message_stop');
+    res.resume();
+    await finished(res);
+    await waitFor(() => !isAlive(old.pid));
+
+    upstream.seen.length = 0;
+    expect((await post(fresh, token)).status).toBe(200);
+    expect(upstream.seen[0]?.headers['x-api-key']).toBe('key-new');
+  });
+
+  it('survives a kill -9 of the process that started it', async () => {
+    const stateDir = await scratch.stateDir();
+    const fixture = fileURLToPath(new URL('./fixtures/start-proxy.ts', import.meta.url));
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const child = spawn(process.execPath, ['--import', tsx, fixture], {
+      env: { ...process.env, TEST_STATE_DIR: stateDir, TEST_UPSTREAM: upstream.url, TEST_API_KEY: 'key-child' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let line = '';
+    for await (const chunk of child.stdout) {
+      line += String(chunk);
+      if (line.includes('\n')) break;
+    }
+    const started = JSON.parse(line) as { pid: number; socketPath: string; token: string };
+    const handle = scratch.track(
+      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-child' } }),
+    );
+    expect(handle.pid).toBe(started.pid);
+
+    // An API stream is in flight when the starter dies.
+    const { res } = await open(handle, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { ...json, 'x-api-key': started.token },
+      body: streamBody,
+    });
+    await readUntil(res, '{"n":1}');
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    const [, signal] = await exited;
+    expect(signal).toBe('SIGKILL');
+
+    upstream.release();
+    upstream.release();
+    upstream.release();
+    await readUntil(res, 'message_stop');
+    res.resume();
+    await finished(res);
+    expect(isAlive(started.pid)).toBe(true);
+    expect((await post(handle, started.token)).status).toBe(200);
+  });
+
+  it('exits by itself once it has had no tokens and no connections for idleExitMs', async () => {
+    const stateDir = await scratch.stateDir();
+    const proxy = scratch.track(
+      await ensureApiProxy({
+        stateDir,
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'key-idle' },
+        idleExitMs: 300,
+      }),
+    );
+    const token = await proxy.grant('job-1');
+    expect((await post(proxy, token)).status).toBe(200);
+    await proxy.revoke('job-1');
+    await waitFor(() => !isAlive(proxy.pid), 10_000);
+    expect(await probeProxy(proxy.socketPath)).toBeNull();
+    expect(await readPidFile(proxyPaths(stateDir).pidFile)).toBeNull();
+  });
+
+  it('listens again when its socket file is removed', async () => {
+    const stateDir = await scratch.stateDir();
+    const proxy = scratch.track(
+      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-s' } }),
+    );
+    await unlink(proxy.socketPath);
+    await waitFor(async () => (await probeProxy(proxy.socketPath, 200)) === proxy.pid);
+  });
+
+  it('stop() ends the daemon and frees the socket', async () => {
+    const stateDir = await scratch.stateDir();
+    const proxy = await ensureApiProxy({
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key', value: 'key-stop' },
+    });
+    await proxy.stop();
+    expect(isAlive(proxy.pid)).toBe(false);
+    expect(await probeProxy(proxy.socketPath)).toBeNull();
+    const again = scratch.track(
+      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-stop' } }),
+    );
+    expect(again.reused).toBe(false);
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { configJsonSchema, parseConfig } from '../../../src/shared/config.js';
+import { ErrorCodes } from '../../../src/shared/errors.js';
+
+const seedExample = {
+  image: 'ghcr.io/13rac1/openclaw-claude-code:latest',
+  runtime: 'podman',
+  startupTimeout: 30,
+  idleTimeout: 120,
+  memory: '512m',
+  cpus: '1.0',
+  network: 'bridge',
+  sessionsDir: '~/.openclaw/claude-sessions',
+  workspacesDir: '~/.openclaw/workspaces',
+  sessionIdleTimeout: 3600,
+};
+
+describe('config', () => {
+  it("accepts the seed's example block verbatim and keeps its values", () => {
+    const config = parseConfig(seedExample);
+    expect(config.network).toBe('bridge');
+    expect(config.cpus).toBe('1.0');
+    expect(config.sessionsDir.endsWith('/.openclaw/claude-sessions')).toBe(true);
+    expect(config.sessionsDir.startsWith('/')).toBe(true);
+  });
+
+  it("has the seed's defaults for the seed's keys", () => {
+    const c = parseConfig({});
+    expect(c).toMatchObject({
+      runtime: 'podman',
+      startupTimeout: 30,
+      idleTimeout: 120,
+      memory: '512m',
+      cpus: '1.0',
+      sessionIdleTimeout: 3600,
+      apparmorProfile: '',
+      maxOutputSize: 10485760,
+      notifyWebhookUrl: 'http://localhost:18789/hooks/agent',
+      hooksToken: '',
+    });
+  });
+
+  it('names an unknown key', () => {
+    try {
+      parseConfig({ imagee: 'x' });
+      expect.unreachable();
+    } catch (error) {
+      expect((error as { code: string }).code).toBe(ErrorCodes.INVALID_CONFIG);
+      expect((error as { details: { issues: string[] } }).details.issues.join()).toContain('imagee');
+    }
+  });
+
+  it('names an invalid key', () => {
+    try {
+      parseConfig({ memory: 512, runtime: 'lxc' });
+      expect.unreachable();
+    } catch (error) {
+      const issues = (error as { details: { issues: string[] } }).details.issues.join();
+      expect(issues).toContain('"memory"');
+      expect(issues).toContain('"runtime"');
+    }
+  });
+
+  it('exports a JSON schema with every key', () => {
+    const schema = configJsonSchema() as { properties: Record<string, unknown>; additionalProperties: unknown };
+    for (const key of Object.keys(seedExample)) expect(schema.properties).toHaveProperty(key);
+    expect(schema.additionalProperties).toBe(false);
+  });
+});

@@ -1,0 +1,346 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../../../src/shared/errors.js';
+import { readOutput, MAX_READ_LIMIT } from '../../../src/workers/output-reader.js';
+import { OutputStore, truncationMarker, type OutputStoreOptions } from '../../../src/workers/output-store.js';
+import { StreamJsonParser } from '../../../src/workers/stream-json.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'claude-pod-output-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let counter = 0;
+/** A fresh path in a fresh directory; `create: false` leaves the directory missing too. */
+function tempPath(create = true): string {
+  const sub = join(dir, String(++counter));
+  if (create) mkdirSync(sub);
+  return join(sub, 'out.jsonl');
+}
+
+const fixture = (name: string): Buffer =>
+  readFileSync(fileURLToPath(new URL(`../../fixtures/streams/${name}`, import.meta.url)));
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * What the job worker does: parse the stream in chunks, append each chunk's lines as one batch
+ * and force the `result` event. Chunk sizes come from `rand`, so batching differs between runs.
+ */
+function feed(store: OutputStore, stream: Buffer, rand: () => number): void {
+  const parser = new StreamJsonParser();
+  const consume = (lines: ReturnType<StreamJsonParser['push']>) => {
+    let batch: string[] = [];
+    for (const line of lines) {
+      if (line.kind === 'json' && line.value.type === 'result') {
+        store.appendLines(batch);
+        batch = [];
+        store.appendLines([line.raw], { force: true });
+      } else {
+        batch.push(line.raw);
+      }
+    }
+    store.appendLines(batch);
+  };
+  for (let pos = 0; pos < stream.length; ) {
+    const size = 1 + Math.floor(rand() * 40_000);
+    consume(parser.push(stream.subarray(pos, pos + size)));
+    pos += size;
+  }
+  consume(parser.end());
+}
+
+function run(path: string, stream: Buffer, options: OutputStoreOptions, seed: number) {
+  const store = OutputStore.open(path, options);
+  feed(store, stream, prng(seed));
+  const state = {
+    size: store.size,
+    tail: store.tail(),
+    truncated: store.truncated,
+    replaying: store.replaying,
+    replayMismatch: store.replayMismatch,
+  };
+  store.close();
+  return { bytes: readFileSync(path), ...state };
+}
+
+describe('OutputStore', () => {
+  it('writes each line plus \\n, creating directories, and keeps size and tail', () => {
+    const path = join(dir, 'deep', 'er', 'out.jsonl');
+    const store = OutputStore.open(path, { maxOutputSize: 0, tailChars: 10 });
+    store.appendLines(['{"a":1}', 'héllo']);
+    store.appendLines([]);
+    store.appendLines(['wörld 🚀']);
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}\nhéllo\nwörld 🚀\n');
+    expect(store.size).toBe(Buffer.byteLength('{"a":1}\nhéllo\nwörld 🚀\n'));
+    expect(store.tail()).toBe('\nwörld 🚀\n');
+    expect(store.truncated).toBe(false);
+    store.close();
+    store.close();
+    expect(() => store.appendLines(['late'])).toThrow(expect.objectContaining({ code: ErrorCodes.INTERNAL }));
+  });
+
+  it('bytes reach the file at once (no buffering across calls)', () => {
+    const path = tempPath();
+    const store = OutputStore.open(path, { maxOutputSize: 0 });
+    store.appendLines(['first']);
+    expect(readFileSync(path, 'utf8')).toBe('first\n');
+    store.close();
+  });
+
+  it('rejects invalid options with INVALID_ARGUMENT', () => {
+    expect(() => OutputStore.open(tempPath(), { maxOutputSize: -1 })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+    );
+    expect(() => OutputStore.open(tempPath(), { maxOutputSize: 0, tailChars: 0 })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }),
+    );
+  });
+
+  it('tail keeps the last characters across many batches and huge lines', () => {
+    const store = OutputStore.open(tempPath(), { maxOutputSize: 0 });
+    let all = '';
+    const rand = prng(3);
+    for (let i = 0; i < 300; i++) {
+      const lines = Array.from({ length: Math.floor(rand() * 4) }, (_, j) => `line ${i}.${j} ${'ü'.repeat(rand() * 300)}`);
+      store.appendLines(lines);
+      all += lines.map((l) => l + '\n').join('');
+      expect(store.tail()).toBe(all.slice(-500));
+    }
+    store.appendLines(['x'.repeat(3_000_000)]);
+    expect(store.tail()).toBe('x'.repeat(499) + '\n');
+    store.close();
+  });
+
+  describe('maxOutputSize', () => {
+    it('writes one marker instead of the line that crosses the cap, then only forced lines', () => {
+      const path = tempPath();
+      const store = OutputStore.open(path, { maxOutputSize: 20 });
+      store.appendLines(['0123456789']); // 11 bytes
+      store.appendLines(['abcdefgh', 'dropped']); // 9 bytes: exactly 20, then over
+      store.appendLines(['also dropped']);
+      store.appendLines(['{"type":"result"}'], { force: true });
+      store.appendLines(['dropped too']);
+      const expected = `0123456789\nabcdefgh\n${truncationMarker(20)}\n{"type":"result"}\n`;
+      expect(readFileSync(path, 'utf8')).toBe(expected);
+      expect(store.truncated).toBe(true);
+      expect(store.size).toBe(Buffer.byteLength(expected));
+      expect(store.tail()).toBe(expected.slice(-500));
+      store.close();
+    });
+
+    it('counts bytes, not characters', () => {
+      const path = tempPath();
+      const store = OutputStore.open(path, { maxOutputSize: 8 });
+      store.appendLines(['ééé']); // 7 bytes with \n
+      store.appendLines(['é']); // 3 more: over
+      expect(readFileSync(path, 'utf8')).toBe(`ééé\n${truncationMarker(8)}\n`);
+      store.close();
+    });
+
+    it('a forced line below the cap does not truncate; 0 means unlimited', () => {
+      const path = tempPath();
+      const store = OutputStore.open(path, { maxOutputSize: 0 });
+      store.appendLines(['y'.repeat(100_000)]);
+      store.appendLines(['{"type":"result"}'], { force: true });
+      expect(store.truncated).toBe(false);
+      expect(store.size).toBe(100_001 + 18);
+      store.close();
+    });
+
+    it('a recorded stream past the cap ends with the marker and the result', () => {
+      const { bytes, truncated } = run(tempPath(), fixture('tool-use.jsonl'), { maxOutputSize: 50_000 }, 1);
+      const lines = bytes.toString('utf8').split('\n');
+      expect(truncated).toBe(true);
+      expect(lines.at(-1)).toBe('');
+      expect(lines.at(-3)).toBe(truncationMarker(50_000));
+      expect(JSON.parse(lines.at(-2)!)).toMatchObject({ type: 'result' });
+      expect(bytes.length - Buffer.byteLength(lines.at(-2)! + '\n')).toBeLessThanOrEqual(
+        50_000 + Buffer.byteLength(truncationMarker(50_000) + '\n'),
+      );
+    });
+  });
+
+  describe('replay after a crash', () => {
+    const cases: Array<{ name: string; options: OutputStoreOptions }> = [
+      { name: 'tool-use.jsonl', options: { maxOutputSize: 0 } },
+      { name: 'tool-use.jsonl', options: { maxOutputSize: 120_000 } },
+      { name: 'crlf.jsonl', options: { maxOutputSize: 0 } },
+      { name: 'mixed-text.jsonl', options: { maxOutputSize: 1_000, tailChars: 100 } },
+      { name: 'no-final-newline.jsonl', options: { maxOutputSize: 0 } },
+    ];
+    for (const { name, options } of cases) {
+      it(`${name} (cap ${options.maxOutputSize}): any crash point gives the uncrashed file`, () => {
+        const stream = fixture(name);
+        const reference = run(tempPath(), stream, options, 11);
+        expect(reference.replayMismatch).toBe(false);
+        const rand = prng(reference.bytes.length);
+        const crashPoints = new Set([0, 1, reference.bytes.length - 1, reference.bytes.length]);
+        while (crashPoints.size < 150) crashPoints.add(Math.floor(rand() * (reference.bytes.length + 1)));
+        for (const point of crashPoints) {
+          const path = tempPath();
+          run(path, stream, options, 100 + point); // the crashed run, with other chunking
+          truncateSync(path, point); // ... died after writing `point` bytes
+          const replayed = run(path, stream, options, 200 + point);
+          expect(replayed.bytes.equals(reference.bytes), `crash at byte ${point}`).toBe(true);
+          expect(replayed).toMatchObject({
+            size: reference.size,
+            tail: reference.tail,
+            truncated: reference.truncated,
+            replaying: false,
+            replayMismatch: false,
+          });
+        }
+      });
+    }
+
+    it('a partial last line is cut on open, and size counts the replay as it goes', () => {
+      const path = tempPath();
+      writeFileSync(path, 'one\ntwo\nthr');
+      const store = OutputStore.open(path, { maxOutputSize: 0 });
+      expect(readFileSync(path, 'utf8')).toBe('one\ntwo\n');
+      expect(store.replaying).toBe(true);
+      expect(store.size).toBe(0);
+      store.appendLines(['one']);
+      expect(store.size).toBe(4);
+      expect(readFileSync(path, 'utf8')).toBe('one\ntwo\n');
+      store.appendLines(['two', 'three']);
+      expect(store.replaying).toBe(false);
+      expect(readFileSync(path, 'utf8')).toBe('one\ntwo\nthree\n');
+      expect(store.size).toBe(14);
+      expect(store.tail()).toBe('one\ntwo\nthree\n');
+      expect(store.replayMismatch).toBe(false);
+      store.close();
+    });
+
+    it('flags a mismatch, keeps the existing bytes and appends whole lines after them', () => {
+      const path = tempPath();
+      writeFileSync(path, 'alpha\nBRAVO\ncharlie\n');
+      const seen: unknown[] = [];
+      const store = OutputStore.open(path, { maxOutputSize: 0, onReplayMismatch: (info) => seen.push(info) });
+      store.appendLines(['alpha', 'bravo']);
+      expect(store.replayMismatch).toBe(true);
+      expect(store.replayMismatchInfo).toEqual({ offset: 6, existingSize: 20 });
+      expect(seen).toEqual([{ offset: 6, existingSize: 20 }]);
+      store.appendLines(['charlie-and-more', 'delta']);
+      store.close();
+      // The line that straddles the old end is written whole; nothing is written over old bytes.
+      expect(readFileSync(path, 'utf8')).toBe('alpha\nBRAVO\ncharlie\ncharlie-and-more\ndelta\n');
+    });
+
+    it('flags a file written with a different cap and leaves it uncorrupted', () => {
+      const stream = fixture('tool-use.jsonl');
+      const path = tempPath();
+      const first = run(path, stream, { maxOutputSize: 60_000 }, 5);
+      truncateSync(path, first.bytes.length - 100); // crashed before the result was complete
+      const existing = readFileSync(path).subarray(0, first.bytes.lastIndexOf(0x0a, first.bytes.length - 101) + 1);
+      const replayed = run(path, stream, { maxOutputSize: 0 }, 6);
+      expect(replayed.replayMismatch).toBe(true);
+      expect(replayed.bytes.subarray(0, existing.length).equals(existing)).toBe(true);
+      const text = replayed.bytes.toString('utf8');
+      expect(text.endsWith('\n')).toBe(true);
+      expect(JSON.parse(text.split('\n').at(-2)!)).toMatchObject({ type: 'result' });
+    });
+
+    it('an empty or missing file is a fresh start', () => {
+      const path = tempPath(false);
+      expect(existsSync(path)).toBe(false);
+      const store = OutputStore.open(path, { maxOutputSize: 0 });
+      expect(store.replaying).toBe(false);
+      store.close();
+      expect(readFileSync(path).length).toBe(0);
+      const again = OutputStore.open(path, { maxOutputSize: 0 });
+      expect(again.replaying).toBe(false);
+      expect(again.size).toBe(0);
+      again.close();
+    });
+  });
+});
+
+describe('readOutput', () => {
+  const text = Array.from(
+    { length: 60 },
+    (_, i) => `${i}: plain ascii, é, 日本語, 🚀🚀, ${'ß'.repeat(i % 7)}${'€'.repeat(i % 5)}`,
+  ).join('\n');
+  const bytes = Buffer.from(text + '\n');
+  const path = join(dir, 'reader', 'out.jsonl');
+
+  async function pages(limit: number) {
+    const parts: string[] = [];
+    let offset = 0;
+    for (let guard = 0; guard < 100_000; guard++) {
+      const page = await readOutput(path, { offset, limit });
+      expect(page.offset).toBe(offset);
+      expect(page.size).toBe(bytes.length);
+      expect(page.content.includes('\ufffd')).toBe(false);
+      expect(Buffer.byteLength(page.content)).toBe(page.nextOffset - page.offset);
+      parts.push(page.content);
+      if (!page.hasMore) break;
+      expect(page.nextOffset).toBeGreaterThan(offset);
+      offset = page.nextOffset;
+    }
+    return parts;
+  }
+
+  it('pages over multi-byte text reassemble byte-identical content', async () => {
+    const store = OutputStore.open(path, { maxOutputSize: 0 });
+    store.appendLines(text.split('\n'));
+    store.close();
+    for (const limit of [1, 2, 3, 4, 5, 7, 64, 1000, 65536]) {
+      const parts = await pages(limit);
+      expect(Buffer.from(parts.join('')).equals(bytes), `limit ${limit}`).toBe(true);
+      for (const part of parts.slice(0, -1)) expect(Buffer.byteLength(part)).toBeLessThanOrEqual(Math.max(limit, 4));
+    }
+  });
+
+  it('defaults to offset 0 and a 64 KiB limit', async () => {
+    const page = await readOutput(path, {});
+    expect(page.offset).toBe(0);
+    expect(page.nextOffset).toBeLessThanOrEqual(65536);
+    expect(page.nextOffset).toBe(Math.min(bytes.length, page.nextOffset));
+  });
+
+  it('an offset inside a character moves forward to the next character', async () => {
+    const inside = bytes.indexOf(Buffer.from('🚀')) + 1;
+    const page = await readOutput(path, { offset: inside, limit: 8 });
+    expect(page.offset).toBe(inside + 3);
+    expect(page.content.startsWith('🚀')).toBe(true);
+  });
+
+  it('a missing file reads as empty, an offset past the end as empty with hasMore false', async () => {
+    expect(await readOutput(join(dir, 'nope', 'missing.jsonl'), { offset: 0 })).toEqual({
+      content: '',
+      offset: 0,
+      nextOffset: 0,
+      size: 0,
+      hasMore: false,
+    });
+    const past = await readOutput(path, { offset: bytes.length + 10 });
+    expect(past).toMatchObject({ content: '', hasMore: false, size: bytes.length });
+    const atEnd = await readOutput(path, { offset: bytes.length });
+    expect(atEnd).toMatchObject({ content: '', hasMore: false, nextOffset: bytes.length });
+  });
+
+  it('caps the limit at 1 MiB', async () => {
+    const big = tempPath();
+    writeFileSync(big, 'z'.repeat(3 * MAX_READ_LIMIT));
+    const page = await readOutput(big, { limit: 10 * MAX_READ_LIMIT });
+    expect(page.nextOffset).toBe(MAX_READ_LIMIT);
+    expect(page.hasMore).toBe(true);
+  });
+
+  it('rejects negative or non-integer offset and limit with INVALID_ARGUMENT', async () => {
+    for (const opts of [{ offset: -1 }, { offset: 1.5 }, { limit: -5 }, { limit: 2.5 }, { offset: Number.NaN }]) {
+      await expect(readOutput(path, opts)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    }
+  });
+});
