@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 
-const port = Number(process.env.CLAUDE_POD_API_PORT || 8119);
+const port = Number(process.env.CLAUDE_POD_API_PORT ?? 8119);
 const socketPath = process.env.CLAUDE_POD_API_SOCKET || '/run/claude-pod/api.sock';
 const readyFile = process.env.CLAUDE_POD_FORWARDER_READY || '/tmp/.claude-pod-forwarder.ready';
 
@@ -46,7 +46,8 @@ process.on('SIGTERM', () => process.exit(0));
 
 server.listen({ host: '127.0.0.1', port }, () => {
   try {
-    writeFileSync(readyFile, `${process.pid}\n`);
+    // "<pid> <port>": the entrypoint only waits for the file; tests read the port (CLAUDE_POD_API_PORT=0).
+    writeFileSync(readyFile, `${process.pid} ${server.address().port}\n`);
   } catch (error) {
     log(`cannot write ready file ${readyFile}: ${error.message}`);
   }

@@ -81,12 +81,19 @@ export async function ensureApiProxy(options: EnsureApiProxyOptions): Promise<Ap
     await prepareSocketDir(paths.socketDir);
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const running = await findRunning(paths);
-      if (running?.info && running.info.fingerprint === fingerprint && running.info.socketPath === paths.socketPath) {
+      if (
+        running?.info &&
+        running.info.fingerprint === fingerprint &&
+        running.info.socketPath === paths.socketPath
+      ) {
         options.logger?.debug({ pid: running.pid }, 'reusing api proxy');
         return makeHandle(paths, options.credential.kind, running.pid, true);
       }
       if (running) {
-        options.logger?.info({ pid: running.pid }, 'api proxy runs with another configuration; restarting it');
+        options.logger?.info(
+          { pid: running.pid },
+          'api proxy runs with another configuration; restarting it',
+        );
         await terminate(running.pid, paths, 5000);
       } else {
         await killHungDaemon(paths);
@@ -97,9 +104,13 @@ export async function ensureApiProxy(options: EnsureApiProxyOptions): Promise<Ap
         return makeHandle(paths, options.credential.kind, started, false);
       }
     }
-    throw new ClaudePodError(ErrorCodes.INTERNAL, 'API proxy: could not take over the socket from another proxy', {
-      details: { socketPath: paths.socketPath },
-    });
+    throw new ClaudePodError(
+      ErrorCodes.INTERNAL,
+      'API proxy: could not take over the socket from another proxy',
+      {
+        details: { socketPath: paths.socketPath },
+      },
+    );
   });
 }
 
@@ -134,7 +145,9 @@ async function terminate(pid: number, paths: ProxyPaths, timeoutMs: number): Pro
     return;
   }
   const released = await waitFor(
-    async () => !isAlive(pid) || ((await readPidFile(paths.pidFile))?.pid !== pid && (await probeProxy(paths.socketPath, 200)) !== pid),
+    async () =>
+      !isAlive(pid) ||
+      ((await readPidFile(paths.pidFile))?.pid !== pid && (await probeProxy(paths.socketPath, 200)) !== pid),
     timeoutMs,
   );
   if (!released && isAlive(pid)) {
@@ -143,7 +156,11 @@ async function terminate(pid: number, paths: ProxyPaths, timeoutMs: number): Pro
   }
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
+async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;
@@ -164,7 +181,10 @@ export function daemonCommand(): { command: string; args: string[] } {
 
 const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', ENV.logLevel];
 
-async function spawnDaemon(options: EnsureApiProxyOptions, paths: ProxyPaths): Promise<number | 'peer-running'> {
+async function spawnDaemon(
+  options: EnsureApiProxyOptions,
+  paths: ProxyPaths,
+): Promise<number | 'peer-running'> {
   const env: NodeJS.ProcessEnv = {};
   for (const key of PASSED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
   env[ENV.stateDir] = resolve(options.stateDir);
@@ -229,7 +249,12 @@ async function spawnDaemon(options: EnsureApiProxyOptions, paths: ProxyPaths): P
   }
 }
 
-function makeHandle(paths: ProxyPaths, credentialKind: CredentialKind, pid: number, reused: boolean): ApiProxyHandle {
+function makeHandle(
+  paths: ProxyPaths,
+  credentialKind: CredentialKind,
+  pid: number,
+  reused: boolean,
+): ApiProxyHandle {
   const checkJobId = (jobId: string): void => {
     if (typeof jobId !== 'string' || jobId.length === 0 || jobId.length > 256) {
       throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, 'API proxy: a job id must be a non-empty string');

@@ -1,4 +1,9 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
 import { normalizeUpstream, type ProxyCredential } from './settings.js';
@@ -120,7 +125,12 @@ export function createApiProxyHandler(
     }
     if (!isAllowed(req.method, rawUrl)) {
       req.resume();
-      sendApiError(res, 403, 'permission_error', `claude-pod: ${req.method} ${rawUrl.split('?')[0]} is not allowed`);
+      sendApiError(
+        res,
+        403,
+        'permission_error',
+        `claude-pod: ${req.method} ${rawUrl.split('?')[0]} is not allowed`,
+      );
       return;
     }
     const token = capabilityFrom(req.headers);
@@ -158,7 +168,8 @@ export function createApiProxyHandler(
     upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('upstream idle timeout')));
     upstreamReq.on('error', (error) => {
       logger.warn({ jobId, path: rawUrl, err: error.message }, 'upstream request failed');
-      if (!res.headersSent) sendApiError(res, 502, 'api_error', 'claude-pod: the model API could not be reached');
+      if (!res.headersSent)
+        sendApiError(res, 502, 'api_error', 'claude-pod: the model API could not be reached');
       else res.destroy();
     });
     upstreamReq.on('response', (response) => {
@@ -176,7 +187,13 @@ export function createApiProxyHandler(
       response.on('error', () => res.destroy());
       response.on('end', () => {
         logger.info(
-          { jobId, method: req.method, path: rawUrl.split('?')[0], status: response.statusCode, ms: Date.now() - started },
+          {
+            jobId,
+            method: req.method,
+            path: rawUrl.split('?')[0],
+            status: response.statusCode,
+            ms: Date.now() - started,
+          },
           'api request',
         );
       });

@@ -108,9 +108,16 @@ class ProxyDaemon {
       this.watcher = null;
     }
     const tickMs = Math.max(50, Math.min(1000, Math.floor(this.settings.idleExitMs / 4)));
-    this.ticker = setInterval(() => void this.tick().catch((err: unknown) => this.logger.warn({ err }, 'tick')), tickMs);
+    this.ticker = setInterval(
+      () => void this.tick().catch((err: unknown) => this.logger.warn({ err }, 'tick')),
+      tickMs,
+    );
     this.logger.info(
-      { pid: process.pid, socket: this.settings.socketPath, upstream: normalizeUpstream(this.settings.upstream) },
+      {
+        pid: process.pid,
+        socket: this.settings.socketPath,
+        upstream: normalizeUpstream(this.settings.upstream),
+      },
       'api proxy listening',
     );
   }

@@ -34,7 +34,11 @@ export const daemonSettingsSchema = z.object({
   upstream: z.string().url(),
   credential: z.object({ kind: z.enum(['api-key', 'oauth']), value: z.string().min(1) }),
   idleExitMs: z.coerce.number().int().positive().default(60_000),
-  drainMs: z.coerce.number().int().positive().default(15 * 60_000),
+  drainMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
   logLevel: z.string().default('info'),
 });
 export type DaemonSettings = z.infer<typeof daemonSettingsSchema>;

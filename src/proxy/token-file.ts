@@ -10,7 +10,10 @@ import { z } from 'zod';
  */
 const tokensFileSchema = z.object({
   version: z.literal(1),
-  tokens: z.record(z.string(), z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), grantedAt: z.number() })),
+  tokens: z.record(
+    z.string(),
+    z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), grantedAt: z.number() }),
+  ),
 });
 export type TokensFile = z.infer<typeof tokensFileSchema>;
 

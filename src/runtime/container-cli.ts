@@ -4,6 +4,7 @@ import type { RuntimeSpec } from '../shared/protocol.js';
 /** The runtime verbs the supervisor and workers use besides `run`: a narrow, CLI-backed client. */
 
 export interface ContainerState {
+  id: string;
   status: string;
   running: boolean;
   exitCode: number | null;
@@ -36,12 +37,14 @@ export async function inspectContainer(rt: RuntimeSpec, name: string): Promise<C
         StartedAt?: string;
         FinishedAt?: string;
       };
+      Id?: string;
       Config?: { Labels?: Record<string, string> | null };
     }>;
     const first = parsed[0];
     if (!first) return null;
     const state = first.State ?? {};
     return {
+      id: first.Id ?? '',
       status: state.Status ?? 'unknown',
       running: state.Running === true,
       exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : null,

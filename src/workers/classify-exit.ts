@@ -51,7 +51,8 @@ export function classifyExit(f: ExitFacts): Classified {
   }
   if (f.timedOut === 'startup') return fail(startupTimeout(f.startupTimeoutSeconds));
   if (f.timedOut === 'idle') return fail(idleTimeout(f.idleTimeoutSeconds));
-  if (f.oomKilled) {
+  // An OOM kill of a tool's process that Claude Code survived is not the job's failure.
+  if (f.oomKilled && !(f.sawResult && f.exitCode === 0)) {
     return fail(
       new ClaudePodError(ErrorCodes.OOM_KILLED, 'Container was killed for exceeding its memory limit (OOM)', {
         details: { exitCode: f.exitCode },

@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
 import { inspectContainer, removeContainer, sampleStats, signalContainer } from '../runtime/container-cli.js';
+import { kernelLogShowsOom } from '../runtime/kernel-oom.js';
 import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
 import {
   emptyClaudeReport,
@@ -227,6 +228,10 @@ export class JobRunner {
     // real exit status come from inspect.
     const state = await inspectContainer(this.spec.runtime, this.spec.containerName);
     const containerExit = state?.exitCode ?? exitCode;
+    // SIGKILLed (137) and not by us: ask the kernel whether it was the memory limit.
+    const oomKilled =
+      state?.oomKilled === true ||
+      (containerExit === 137 && !this.cancelled && !this.timedOut && state !== null && (await kernelLogShowsOom(state.id)));
     const classified = classifyExit({
       image: this.spec.image,
       exitCode: this.spec.mode === 'attach' ? (state?.exitCode ?? null) : containerExit,
@@ -235,7 +240,7 @@ export class JobRunner {
       timedOut: this.timedOut,
       startupTimeoutSeconds: this.spec.startupTimeoutSeconds,
       idleTimeoutSeconds: this.spec.idleTimeoutSeconds,
-      oomKilled: state?.oomKilled === true,
+      oomKilled,
       containerLost: this.spec.mode === 'attach' && state === null,
       sawResult: this.sawResult,
       report: this.report,

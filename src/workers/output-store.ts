@@ -178,7 +178,7 @@ export class OutputStore {
 
   private verify(bytes: Buffer, length: number, position: number): void {
     const scratch = (this.scratch ??= Buffer.allocUnsafe(REPLAY_READ_BYTES));
-    for (let done = 0; done < length; ) {
+    for (let done = 0; done < length;) {
       const want = Math.min(scratch.length, length - done);
       const got = readFully(this.fd!, scratch, want, position + done);
       const expected = bytes.subarray(done, done + want);
@@ -194,7 +194,7 @@ export class OutputStore {
   }
 
   private write(bytes: Buffer): void {
-    for (let off = 0; off < bytes.length; ) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+    for (let off = 0; off < bytes.length;) off += writeSync(this.fd!, bytes, off, bytes.length - off);
     this.fileSize += bytes.length;
   }
 
@@ -226,7 +226,7 @@ function readFully(fd: number, buffer: Buffer, length: number, position: number)
 /** Offset just past the file's last '\n' (0 when it has none), read backwards in blocks. */
 function endOfLastLine(fd: number, size: number): number {
   const block = Buffer.allocUnsafe(Math.min(size, 64 * 1024));
-  for (let end = size; end > 0; ) {
+  for (let end = size; end > 0;) {
     const start = Math.max(0, end - block.length);
     const n = readFully(fd, block, end - start, start);
     const i = n > 0 ? block.subarray(0, n).lastIndexOf(LF) : -1;

@@ -90,10 +90,19 @@ describe('api proxy (api-key credential)', () => {
     expect((await post({ 'x-api-key': other })).status).toBe(200);
     await proxy.revoke('job-2');
     expect(await proxy.isGranted('job-2')).toBe(false);
-    for (const headers of [{}, { 'x-api-key': 'cpod_unknown' }, { 'x-api-key': other }, { authorization: REAL_KEY }]) {
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { 'x-api-key': 'cpod_unknown' },
+      { 'x-api-key': other },
+      { authorization: REAL_KEY },
+    ];
+    for (const headers of attempts) {
       const reply = await post(headers);
       expect(reply.status).toBe(401);
-      expect(JSON.parse(reply.body)).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+      expect(JSON.parse(reply.body)).toMatchObject({
+        type: 'error',
+        error: { type: 'authentication_error' },
+      });
     }
     expect(upstream.seen).toHaveLength(1);
     // Another job's revocation leaves this one alone.
@@ -201,7 +210,12 @@ describe('api proxy (oauth credential)', () => {
       }),
     );
     const token = await proxy.grant('job-x');
-    const reply = await send(proxy, { method: 'POST', path: '/v1/messages', headers: { 'x-api-key': token }, body: '{}' });
+    const reply = await send(proxy, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { 'x-api-key': token },
+      body: '{}',
+    });
     expect(reply.status).toBe(502);
     expect(JSON.parse(reply.body)).toMatchObject({ type: 'error', error: { type: 'api_error' } });
     expect(reply.body).not.toContain(REAL_KEY);

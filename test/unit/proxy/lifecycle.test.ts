@@ -24,11 +24,20 @@ describe('api proxy daemon lifecycle', () => {
   afterAll(() => upstream.close());
 
   const post = (target: { socketPath: string }, token: string) =>
-    send(target, { method: 'POST', path: '/v1/messages', headers: { ...json, 'x-api-key': token }, body: '{}' });
+    send(target, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { ...json, 'x-api-key': token },
+      body: '{}',
+    });
 
   it('reuses the running daemon for the same upstream and credential', async () => {
     const stateDir = await scratch.stateDir();
-    const options = { stateDir, upstream: upstream.url, credential: { kind: 'api-key' as const, value: 'key-a' } };
+    const options = {
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key' as const, value: 'key-a' },
+    };
     const first = scratch.track(await ensureApiProxy(options));
     const second = await ensureApiProxy(options);
     expect(first.reused).toBe(false);
@@ -44,7 +53,11 @@ describe('api proxy daemon lifecycle', () => {
   it('restarts on a new credential, keeps granted tokens and lets an in-flight stream finish', async () => {
     const stateDir = await scratch.stateDir();
     const old = scratch.track(
-      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-old' } }),
+      await ensureApiProxy({
+        stateDir,
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'key-old' },
+      }),
     );
     const token = await old.grant('job-1');
     const { res } = await open(old, {
@@ -56,7 +69,11 @@ describe('api proxy daemon lifecycle', () => {
     await readUntil(res, '{"n":1}');
 
     const fresh = scratch.track(
-      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-new' } }),
+      await ensureApiProxy({
+        stateDir,
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'key-new' },
+      }),
     );
     expect(fresh.reused).toBe(false);
     expect(fresh.pid).not.toBe(old.pid);
@@ -82,7 +99,12 @@ describe('api proxy daemon lifecycle', () => {
     const fixture = fileURLToPath(new URL('./fixtures/start-proxy.ts', import.meta.url));
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const child = spawn(process.execPath, ['--import', tsx, fixture], {
-      env: { ...process.env, TEST_STATE_DIR: stateDir, TEST_UPSTREAM: upstream.url, TEST_API_KEY: 'key-child' },
+      env: {
+        ...process.env,
+        TEST_STATE_DIR: stateDir,
+        TEST_UPSTREAM: upstream.url,
+        TEST_API_KEY: 'key-child',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let line = '';
@@ -92,7 +114,11 @@ describe('api proxy daemon lifecycle', () => {
     }
     const started = JSON.parse(line) as { pid: number; socketPath: string; token: string };
     const handle = scratch.track(
-      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-child' } }),
+      await ensureApiProxy({
+        stateDir,
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'key-child' },
+      }),
     );
     expect(handle.pid).toBe(started.pid);
 
@@ -140,7 +166,11 @@ describe('api proxy daemon lifecycle', () => {
   it('listens again when its socket file is removed', async () => {
     const stateDir = await scratch.stateDir();
     const proxy = scratch.track(
-      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-s' } }),
+      await ensureApiProxy({
+        stateDir,
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'key-s' },
+      }),
     );
     await unlink(proxy.socketPath);
     await waitFor(async () => (await probeProxy(proxy.socketPath, 200)) === proxy.pid);
@@ -157,7 +187,11 @@ describe('api proxy daemon lifecycle', () => {
     expect(isAlive(proxy.pid)).toBe(false);
     expect(await probeProxy(proxy.socketPath)).toBeNull();
     const again = scratch.track(
-      await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: 'key-stop' } }),
+      await ensureApiProxy({
+        stateDir,
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'key-stop' },
+      }),
     );
     expect(again.reused).toBe(false);
   });

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +59,7 @@ function feed(store: OutputStore, stream: Buffer, rand: () => number): void {
     }
     store.appendLines(batch);
   };
-  for (let pos = 0; pos < stream.length; ) {
+  for (let pos = 0; pos < stream.length;) {
     const size = 1 + Math.floor(rand() * 40_000);
     consume(parser.push(stream.subarray(pos, pos + size)));
     pos += size;
@@ -111,7 +119,10 @@ describe('OutputStore', () => {
     let all = '';
     const rand = prng(3);
     for (let i = 0; i < 300; i++) {
-      const lines = Array.from({ length: Math.floor(rand() * 4) }, (_, j) => `line ${i}.${j} ${'ü'.repeat(rand() * 300)}`);
+      const lines = Array.from(
+        { length: Math.floor(rand() * 4) },
+        (_, j) => `line ${i}.${j} ${'ü'.repeat(rand() * 300)}`,
+      );
       store.appendLines(lines);
       all += lines.map((l) => l + '\n').join('');
       expect(store.tail()).toBe(all.slice(-500));
@@ -242,7 +253,10 @@ describe('OutputStore', () => {
       const path = tempPath();
       const first = run(path, stream, { maxOutputSize: 60_000 }, 5);
       truncateSync(path, first.bytes.length - 100); // crashed before the result was complete
-      const existing = readFileSync(path).subarray(0, first.bytes.lastIndexOf(0x0a, first.bytes.length - 101) + 1);
+      const existing = readFileSync(path).subarray(
+        0,
+        first.bytes.lastIndexOf(0x0a, first.bytes.length - 101) + 1,
+      );
       const replayed = run(path, stream, { maxOutputSize: 0 }, 6);
       expect(replayed.replayMismatch).toBe(true);
       expect(replayed.bytes.subarray(0, existing.length).equals(existing)).toBe(true);
@@ -298,7 +312,8 @@ describe('readOutput', () => {
     for (const limit of [1, 2, 3, 4, 5, 7, 64, 1000, 65536]) {
       const parts = await pages(limit);
       expect(Buffer.from(parts.join('')).equals(bytes), `limit ${limit}`).toBe(true);
-      for (const part of parts.slice(0, -1)) expect(Buffer.byteLength(part)).toBeLessThanOrEqual(Math.max(limit, 4));
+      for (const part of parts.slice(0, -1))
+        expect(Buffer.byteLength(part)).toBeLessThanOrEqual(Math.max(limit, 4));
     }
   });
 
@@ -339,7 +354,13 @@ describe('readOutput', () => {
   });
 
   it('rejects negative or non-integer offset and limit with INVALID_ARGUMENT', async () => {
-    for (const opts of [{ offset: -1 }, { offset: 1.5 }, { limit: -5 }, { limit: 2.5 }, { offset: Number.NaN }]) {
+    for (const opts of [
+      { offset: -1 },
+      { offset: 1.5 },
+      { limit: -5 },
+      { limit: 2.5 },
+      { offset: Number.NaN },
+    ]) {
       await expect(readOutput(path, opts)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
     }
   });

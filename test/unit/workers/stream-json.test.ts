@@ -6,7 +6,13 @@ import { StreamJsonParser, type StreamLine } from '../../../src/workers/stream-j
 const fixture = (name: string): Buffer =>
   readFileSync(fileURLToPath(new URL(`../../fixtures/streams/${name}`, import.meta.url)));
 
-const FIXTURES = ['simple.jsonl', 'tool-use.jsonl', 'crlf.jsonl', 'mixed-text.jsonl', 'no-final-newline.jsonl'];
+const FIXTURES = [
+  'simple.jsonl',
+  'tool-use.jsonl',
+  'crlf.jsonl',
+  'mixed-text.jsonl',
+  'no-final-newline.jsonl',
+];
 
 /** Seeded PRNG (mulberry32): the same cuts on every run. */
 function prng(seed: number): () => number {
@@ -57,7 +63,7 @@ function randomCuts(length: number, rand: () => number): number[] {
   const cuts: number[] = [];
   // Mix tiny, medium and large chunks in one stream.
   const scale = [1, 2, 8, 64, 1024, 16384, 65536][Math.floor(rand() * 7)]!;
-  for (let pos = 0; ; ) {
+  for (let pos = 0; ;) {
     pos += 1 + Math.floor(rand() * (rand() < 0.2 ? 4 : scale));
     if (pos >= length) return cuts;
     cuts.push(pos);
@@ -170,13 +176,16 @@ describe('StreamJsonParser', () => {
     const expected = wholeLineParse(bytes);
     expect(expected[0]!.kind).toBe('json');
     const rand = prng(7);
-    for (let round = 0; round < 200; round++) expect(parseChunks(bytes, randomCuts(bytes.length, rand))).toEqual(expected);
+    for (let round = 0; round < 200; round++)
+      expect(parseChunks(bytes, randomCuts(bytes.length, rand))).toEqual(expected);
   });
 
   it('parses a 20 MB line fed in 64 KiB chunks', () => {
     const body = 'x'.repeat(10 * 1024 * 1024) + 'é'.repeat(5 * 1024 * 1024); // 20 MiB of UTF-8
     const line = JSON.stringify({ type: 'user', content: body });
-    const bytes = Buffer.from(`{"type":"system"}\n${line}\n${'t'.repeat(20 * 1024 * 1024)}\n{"type":"result"}`);
+    const bytes = Buffer.from(
+      `{"type":"system"}\n${line}\n${'t'.repeat(20 * 1024 * 1024)}\n{"type":"result"}`,
+    );
     const parser = new StreamJsonParser();
     const out: StreamLine[] = [];
     for (let i = 0; i < bytes.length; i += 65536) out.push(...parser.push(bytes.subarray(i, i + 65536)));

@@ -1,0 +1,126 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureApiProxy, type ApiProxyHandle } from '../../src/proxy/client.js';
+import { containerDir } from '../../src/shared/paths.js';
+import { startUpstream } from '../unit/proxy/fixtures/upstream.js';
+import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
+
+const env = await requireRuntime();
+const REAL_KEY = 'sk-ant-integration-real-key';
+
+/** An address of this host other than loopback: the container must not reach it either. */
+function hostAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '10.0.2.2';
+}
+
+describe.skipIf(!env.available)(`api proxy from inside a --network none container${skipNote(env)}`, () => {
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let bait: Server;
+  let baitPort: number;
+  let stateDir: string;
+  let proxy: ApiProxyHandle;
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    // Listens on every interface: reachable from anywhere that has a network. The container has none.
+    bait = createServer((_req, res) => res.end('reached'));
+    await new Promise<void>((r) => bait.listen(0, '0.0.0.0', r));
+    baitPort = (bait.address() as AddressInfo).port;
+    stateDir = await mkdtemp(join(tmpdir(), 'cp-proxy-it-'));
+    proxy = await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: REAL_KEY } });
+    token = await proxy.grant('job-it');
+  });
+
+  afterAll(async () => {
+    if (env.available) await reapByLabel(env.spec, `${TEST_RUN_LABEL}=${testRunId}`);
+    await proxy?.stop().catch(() => undefined);
+    if (proxy) await rm(proxy.socketDir, { recursive: true, force: true });
+    if (stateDir) await rm(stateDir, { recursive: true, force: true });
+    bait?.close();
+    await upstream?.close();
+  });
+
+  it('reaches the model API only through the proxy, with the real key injected on the host', async () => {
+    if (!env.available) return;
+    const api = 'http://127.0.0.1:8119';
+    const script = [
+      `code=$(curl -sS -o /tmp/a -w '%{http_code}' -X POST '${api}/v1/messages?beta=true' -H "x-api-key: $ANTHROPIC_API_KEY" -H 'content-type: application/json' -d '{"model":"m","messages":[]}')`,
+      'echo "OK:$code:$(cat /tmp/a)"',
+      `echo "BOGUS:$(curl -sS -o /dev/null -w '%{http_code}' -X POST ${api}/v1/messages -H 'x-api-key: cpod_bogus' -d '{}')"`,
+      `echo "FILES:$(curl -sS -o /dev/null -w '%{http_code}' -X POST ${api}/v1/files -H "x-api-key: $ANTHROPIC_API_KEY" -d '{}')"`,
+      `curl -sS --max-time 3 http://${hostAddress()}:${baitPort}/ >/dev/null 2>&1; echo "HOSTIP:$?"`,
+      `curl -sS --max-time 3 http://127.0.0.1:${upstream.port}/ >/dev/null 2>&1; echo "LOOPBACK:$?"`,
+      `curl -sS --max-time 3 https://api.anthropic.com/ >/dev/null 2>&1; echo "INTERNET:$?"`,
+      // The forwarder hangs off init, not off the command: signals for the command reach only it.
+      `echo "FWD_PPID:$(ps -eo ppid=,args= | awk '/forwarder\\.mjs/ && !/awk/ {print $1}')"`,
+      'echo "SELF_PPID:$PPID"',
+    ].join('\n');
+    const result = await execa(
+      env.spec.command,
+      [
+        ...env.spec.globalArgs,
+        'run',
+        '--rm',
+        '--init',
+        '--network',
+        'none',
+        '--user',
+        '1000:1000',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        '--ulimit',
+        'nofile=4096:4096',
+        '--ulimit',
+        'nproc=4096:4096',
+        '--tmpfs',
+        '/tmp:rw,nosuid,size=64m',
+        '--label',
+        `${TEST_RUN_LABEL}=${testRunId}`,
+        '--volume',
+        `${proxy.socketDir}:/run/claude-pod:ro`,
+        '--volume',
+        `${join(containerDir, 'runtime')}:/opt/claude-pod:ro`,
+        '--entrypoint',
+        '/opt/claude-pod/entrypoint.sh',
+        '--env',
+        `ANTHROPIC_API_KEY=${token}`,
+        '--env',
+        'CLAUDE_POD_API_PORT=8119',
+        env.image,
+        'sh',
+        '-c',
+        script,
+      ],
+      { reject: false, stdin: 'ignore', timeout: 120_000 },
+    );
+    const out = String(result.stdout);
+    expect(result.exitCode, `${out}\n${String(result.stderr)}`).toBe(0);
+    const field = (name: string): string | undefined =>
+      out
+        .split('\n')
+        .find((l) => l.startsWith(`${name}:`))
+        ?.slice(name.length + 1);
+
+    expect(field('OK')).toBe('200:{"ok":true,"path":"/v1/messages?beta=true"}');
+    expect(field('BOGUS')).toBe('401');
+    expect(field('FILES')).toBe('403');
+    for (const name of ['HOSTIP', 'LOOPBACK', 'INTERNET']) expect(field(name), name).not.toBe('0');
+    expect(field('FWD_PPID')).toBe('1');
+    expect(field('SELF_PPID')).toBe('1');
+
+    const seen = upstream.seen.find((s) => s.url === '/v1/messages?beta=true');
+    expect(seen?.headers['x-api-key']).toBe(REAL_KEY);
+    expect(JSON.stringify(upstream.seen)).not.toContain(token);
+  });
+});
