@@ -61,10 +61,11 @@ function findWorkingDirectory(request: MessagesRequest): string | null {
   return null;
 }
 
+/** Title/summary-style requests carry no tools and use a haiku model or a tiny token budget. */
 function isSideRequest(request: MessagesRequest): boolean {
-  if (/haiku/i.test(request.model)) return true;
   const noTools = request.tools === undefined || request.tools.length === 0;
-  return noTools && request.max_tokens !== undefined && request.max_tokens <= SIDE_REQUEST_MAX_TOKENS;
+  const small = request.max_tokens !== undefined && request.max_tokens <= SIDE_REQUEST_MAX_TOKENS;
+  return noTools && (/haiku/i.test(request.model) || small);
 }
 
 export function readConversation(request: MessagesRequest): Conversation {

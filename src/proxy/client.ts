@@ -35,6 +35,8 @@ export interface EnsureApiProxyOptions {
   logger?: Logger;
   /** The daemon exits after this long with no connections and no tokens (default 60 s). */
   idleExitMs?: number;
+  /** ...or after this long with no connections even though tokens remain (default 6 h): nobody revoked them. */
+  orphanExitMs?: number;
   /** On SIGTERM, how long in-flight requests may still run (default 15 min). */
   drainMs?: number;
   /** How long to wait for a freshly started daemon to listen (default 10 s). */
@@ -46,7 +48,7 @@ export interface ApiProxyHandle {
   readonly socketDir: string;
   readonly socketPath: string;
   readonly credentialKind: CredentialKind;
-  /** Pid of the daemon serving the socket when this handle was made. */
+  /** Pid of the daemon serving the socket (updated when this handle restarts it). */
   readonly pid: number;
   /** True when a running daemon was reused rather than started. */
   readonly reused: boolean;
@@ -56,6 +58,11 @@ export interface ApiProxyHandle {
   revoke(jobId: string): Promise<void>;
   /** Whether the job still holds a token, e.g. after a supervisor restart. */
   isGranted(jobId: string): Promise<boolean>;
+  /**
+   * Makes sure a daemon serves the socket (it exits by itself when idle; `grant` calls this too):
+   * restarts it with this handle's upstream and credential when none answers. For reattach.
+   */
+  ensureRunning(): Promise<void>;
   /** Stops the daemon: SIGTERM, then SIGKILL if it is still there after `graceMs` (default 5 s). */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
@@ -75,43 +82,49 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
 
 export async function ensureApiProxy(options: EnsureApiProxyOptions): Promise<ApiProxyHandle> {
   const paths = proxyPaths(options.stateDir);
+  const serving = await serialized(paths.dir, () => startOrReuse(options, paths));
+  return makeHandle(options, paths, serving);
+}
+
+interface Serving {
+  pid: number;
+  reused: boolean;
+}
+
+/** Reuse the daemon serving the socket if its configuration matches, else (re)start it. Not serialized: callers are. */
+async function startOrReuse(options: EnsureApiProxyOptions, paths: ProxyPaths): Promise<Serving> {
   const fingerprint = configFingerprint(options.upstream, options.credential);
-  return serialized(paths.dir, async () => {
-    await prepareProxyDir(paths);
-    await prepareSocketDir(paths.socketDir);
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      const running = await findRunning(paths);
-      if (
-        running?.info &&
-        running.info.fingerprint === fingerprint &&
-        running.info.socketPath === paths.socketPath
-      ) {
-        options.logger?.debug({ pid: running.pid }, 'reusing api proxy');
-        return makeHandle(paths, options.credential.kind, running.pid, true);
-      }
-      if (running) {
-        options.logger?.info(
-          { pid: running.pid },
-          'api proxy runs with another configuration; restarting it',
-        );
-        await terminate(running.pid, paths, 5000);
-      } else {
-        await killHungDaemon(paths);
-      }
-      const started = await spawnDaemon(options, paths);
-      if (started !== 'peer-running') {
-        options.logger?.info({ pid: started, socket: paths.socketPath }, 'api proxy started');
-        return makeHandle(paths, options.credential.kind, started, false);
-      }
+  await prepareProxyDir(paths);
+  await prepareSocketDir(paths.socketDir);
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const running = await findRunning(paths);
+    if (
+      running?.info &&
+      running.info.fingerprint === fingerprint &&
+      running.info.socketPath === paths.socketPath
+    ) {
+      options.logger?.debug({ pid: running.pid }, 'reusing api proxy');
+      return { pid: running.pid, reused: true };
     }
-    throw new ClaudePodError(
-      ErrorCodes.INTERNAL,
-      'API proxy: could not take over the socket from another proxy',
-      {
-        details: { socketPath: paths.socketPath },
-      },
-    );
-  });
+    if (running) {
+      options.logger?.info({ pid: running.pid }, 'api proxy runs with another configuration; restarting it');
+      await terminate(running.pid, paths, 5000);
+    } else if (await settleSilentDaemon(paths)) {
+      continue; // it answers again (it was between two listens): look once more
+    }
+    const started = await spawnDaemon(options, paths);
+    if (started !== 'peer-running') {
+      options.logger?.info({ pid: started, socket: paths.socketPath }, 'api proxy started');
+      return { pid: started, reused: false };
+    }
+  }
+  throw new ClaudePodError(
+    ErrorCodes.INTERNAL,
+    'API proxy: could not take over the socket from another proxy',
+    {
+      details: { socketPath: paths.socketPath },
+    },
+  );
 }
 
 async function findRunning(paths: ProxyPaths): Promise<{ pid: number; info: ProxyPidFile | null } | null> {
@@ -120,12 +133,23 @@ async function findRunning(paths: ProxyPaths): Promise<{ pid: number; info: Prox
   return { pid: answering, info: info?.pid === answering ? info : null };
 }
 
-/** A daemon named by the pid file that is alive but does not answer: only ours is killed (pids get reused). */
-async function killHungDaemon(paths: ProxyPaths): Promise<void> {
+/**
+ * The pid file names a live daemon that does not answer: give it a moment (it may be re-listening
+ * or deciding whether to exit when idle), then kill it — only if it is ours (pids get reused).
+ * Returns true when it answers again.
+ */
+async function settleSilentDaemon(paths: ProxyPaths): Promise<boolean> {
   const info = await readPidFile(paths.pidFile);
-  if (!info || !isAlive(info.pid) || !(await isProxyProcess(info.pid))) return;
+  if (!info || !isAlive(info.pid) || !(await isProxyProcess(info.pid))) return false;
+  let answered = false;
+  await waitFor(async () => {
+    answered = (await probeProxy(paths.socketPath, 200)) === info.pid;
+    return answered || !isAlive(info.pid);
+  }, 1500);
+  if (answered || !isAlive(info.pid)) return answered;
   process.kill(info.pid, 'SIGKILL');
   await waitFor(() => !isAlive(info.pid), 2000);
+  return false;
 }
 
 async function isProxyProcess(pid: number): Promise<boolean> {
@@ -194,6 +218,7 @@ async function spawnDaemon(
   env[ENV.credential] = options.credential.value;
   if (options.idleExitMs !== undefined) env[ENV.idleExitMs] = String(options.idleExitMs);
   if (options.drainMs !== undefined) env[ENV.drainMs] = String(options.drainMs);
+  if (options.orphanExitMs !== undefined) env[ENV.orphanExitMs] = String(options.orphanExitMs);
   env[READY_FD_ENV] = '3';
 
   const { command, args } = daemonCommand();
@@ -249,23 +274,26 @@ async function spawnDaemon(
   }
 }
 
-function makeHandle(
-  paths: ProxyPaths,
-  credentialKind: CredentialKind,
-  pid: number,
-  reused: boolean,
-): ApiProxyHandle {
+function makeHandle(options: EnsureApiProxyOptions, paths: ProxyPaths, initial: Serving): ApiProxyHandle {
+  let serving = initial;
   const checkJobId = (jobId: string): void => {
     if (typeof jobId !== 'string' || jobId.length === 0 || jobId.length > 256) {
       throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, 'API proxy: a job id must be a non-empty string');
     }
   };
+  // The daemon may have exited since (idle, or killed): a granted token must meet a live proxy.
+  const ensureServing = async (): Promise<void> => {
+    if ((await probeProxy(paths.socketPath, 1000)) === serving.pid) return;
+    serving = await startOrReuse(options, paths);
+  };
   return {
     socketDir: paths.socketDir,
     socketPath: paths.socketPath,
-    credentialKind,
-    pid,
-    reused,
+    credentialKind: options.credential.kind,
+    get pid() {
+      return serving.pid;
+    },
+    reused: initial.reused,
     grant: (jobId) => {
       checkJobId(jobId);
       return serialized(paths.dir, async () => {
@@ -273,6 +301,7 @@ function makeHandle(
         const data = await readTokensFile(paths.tokensFile);
         data.tokens[jobId] = { sha256: hashToken(token), grantedAt: Date.now() };
         await writeTokensFile(paths.tokensFile, data);
+        await ensureServing();
         return token;
       });
     },
@@ -284,10 +313,11 @@ function makeHandle(
         await writeTokensFile(paths.tokensFile, data);
       }),
     isGranted: async (jobId) => jobId in (await readTokensFile(paths.tokensFile)).tokens,
+    ensureRunning: () => serialized(paths.dir, ensureServing),
     stop: ({ graceMs = 5000 } = {}) =>
       serialized(paths.dir, async () => {
-        const current = (await readPidFile(paths.pidFile))?.pid ?? pid;
-        for (const target of new Set([pid, current])) {
+        const current = (await readPidFile(paths.pidFile))?.pid ?? serving.pid;
+        for (const target of new Set([serving.pid, current])) {
           if (!isAlive(target) || !(await isProxyProcess(target))) continue;
           process.kill(target, 'SIGTERM');
           if (!(await waitFor(() => !isAlive(target), graceMs))) {

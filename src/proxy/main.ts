@@ -135,7 +135,19 @@ class ProxyDaemon {
     this.socketIno = (await stat(this.settings.socketPath)).ino;
   }
 
+  private ticking = false;
+
   private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.tickOnce();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async tickOnce(): Promise<void> {
     if (this.draining) {
       this.http.closeIdleConnections();
       if (this.connections === 0) this.exit(0, 'drained');
@@ -144,15 +156,34 @@ class ProxyDaemon {
     await this.tokens.refresh();
     await this.checkSocket();
     if (this.draining) return;
-    if (this.connections === 0 && this.tokens.size === 0) {
-      this.idleSince ??= Date.now();
-      if (Date.now() - this.idleSince >= this.settings.idleExitMs) {
-        this.logger.info('idle: no connections and no tokens');
-        await this.shutdown('idle');
-      }
-    } else {
+    if (this.connections > 0) {
       this.idleSince = null;
+      return;
     }
+    this.idleSince ??= Date.now();
+    const quiet = Date.now() - this.idleSince;
+    if (this.tokens.size === 0 && quiet >= this.settings.idleExitMs) await this.idleShutdown(false);
+    // Tokens nobody revoked (a supervisor that died for good) must not keep us alive for ever.
+    else if (quiet >= this.settings.orphanExitMs) await this.idleShutdown(true);
+  }
+
+  /**
+   * Stop accepting first, then look at the tokens once more: a grant written from now on is seen
+   * here (and we listen again), or the granting client finds no proxy answering and starts one.
+   * Either way a freshly granted token never meets a proxy that is about to vanish.
+   */
+  private async idleShutdown(orphaned: boolean): Promise<void> {
+    this.http.close();
+    this.socketIno = null;
+    await this.tokens.refresh();
+    if ((this.tokens.size > 0 && !orphaned) || this.connections > 0) {
+      this.idleSince = null;
+      await this.listen();
+      this.logger.info('idle exit called off: new token or connection');
+      return;
+    }
+    this.logger.info({ tokens: this.tokens.size }, orphaned ? 'no connections for a long time' : 'idle');
+    await this.shutdown(orphaned ? 'orphaned' : 'idle');
   }
 
   /** Our socket file removed (e.g. a temp cleaner): listen again. Replaced by another proxy: give way. */

@@ -13,6 +13,7 @@ export const ENV = {
   credential: 'CLAUDE_POD_PROXY_CREDENTIAL',
   idleExitMs: 'CLAUDE_POD_PROXY_IDLE_EXIT_MS',
   drainMs: 'CLAUDE_POD_PROXY_DRAIN_MS',
+  orphanExitMs: 'CLAUDE_POD_PROXY_ORPHAN_EXIT_MS',
   logLevel: 'CLAUDE_POD_LOG_LEVEL',
 } as const;
 
@@ -39,6 +40,11 @@ export const daemonSettingsSchema = z.object({
     .int()
     .positive()
     .default(15 * 60_000),
+  orphanExitMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(6 * 3_600_000),
   logLevel: z.string().default('info'),
 });
 export type DaemonSettings = z.infer<typeof daemonSettingsSchema>;
@@ -51,6 +57,7 @@ export function readDaemonSettings(env: NodeJS.ProcessEnv): DaemonSettings {
     credential: { kind: env[ENV.credentialKind], value: env[ENV.credential] },
     idleExitMs: env[ENV.idleExitMs] || undefined,
     drainMs: env[ENV.drainMs] || undefined,
+    orphanExitMs: env[ENV.orphanExitMs] || undefined,
     logLevel: env[ENV.logLevel] || undefined,
   });
 }

@@ -19,8 +19,8 @@ export const startTool = defineTool({
     .object({
       prompt: z
         .string()
-        .min(1)
-        .max(MAX_PROMPT_BYTES)
+        .min(1, 'must not be empty')
+        .max(MAX_PROMPT_BYTES, `must be at most ${MAX_PROMPT_BYTES} bytes`)
         .describe('The task or prompt for Claude Code: say what to do and what "done" means'),
       session_id: sessionIdParam
         .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only')

@@ -31,6 +31,8 @@ export interface ReplayMismatch {
 
 export const DEFAULT_TAIL_CHARS = 500;
 const REPLAY_READ_BYTES = 1024 * 1024;
+/** The encode buffer is kept between batches up to this size; a huge line's is released. */
+const KEEP_ENCODE_BYTES = 4 * 1024 * 1024;
 const LF = 0x0a;
 
 export function truncationMarker(maxOutputSize: number): string {
@@ -46,7 +48,8 @@ export class OutputStore {
   private isTruncated = false;
   private tailText = '';
   private mismatch: ReplayMismatch | null = null;
-  private scratch: Buffer | null = null;
+  private readBuffer: Buffer | null = null;
+  private encodeBuffer = Buffer.allocUnsafe(64 * 1024);
   private readonly maxOutputSize: number;
   private readonly tailChars: number;
   private readonly markerBytes: Buffer;
@@ -102,23 +105,42 @@ export class OutputStore {
     const force = options?.force === true;
     if (this.isTruncated && !force) return;
 
-    let kept: string[] = lines;
-    let bytes = Buffer.from(lines.length === 1 ? lines[0] + '\n' : lines.join('\n') + '\n');
     const max = this.maxOutputSize;
-    if (max > 0 && !force && this.logical + bytes.length > max) {
-      let used = this.logical;
+    const capped = max > 0 && !force;
+    const ends: number[] = [];
+    let bytes = this.encode(lines, capped ? ends : null);
+    let kept: string[] = lines;
+    if (capped && this.logical + bytes.length > max) {
       let n = 0;
-      for (; n < lines.length; n++) {
-        const length = Buffer.byteLength(lines[n]!) + 1;
-        if (used + length > max) break;
-        used += length;
-      }
+      while (n < lines.length && this.logical + ends[n]! <= max) n++;
       kept = [...lines.slice(0, n), truncationMarker(max)];
-      bytes = Buffer.concat([bytes.subarray(0, used - this.logical), this.markerBytes]);
+      bytes = Buffer.concat([bytes.subarray(0, n === 0 ? 0 : ends[n - 1]), this.markerBytes]);
       this.isTruncated = true;
     }
     this.sink(bytes);
     this.updateTail(kept);
+    if (this.encodeBuffer.length > KEEP_ENCODE_BYTES)
+      this.encodeBuffer = Buffer.allocUnsafe(KEEP_ENCODE_BYTES);
+  }
+
+  /**
+   * The lines as UTF-8, each + '\n', in a reused buffer (valid until the next call): much
+   * cheaper than `Buffer.from(lines.join('\n'))`, which flattens and allocates each time.
+   */
+  private encode(lines: string[], ends: number[] | null): Buffer {
+    let need = 0;
+    for (const line of lines) need += (line.length > 65536 ? Buffer.byteLength(line) : line.length * 3) + 1;
+    if (this.encodeBuffer.length < need) {
+      this.encodeBuffer = Buffer.allocUnsafe(Math.max(need, this.encodeBuffer.length * 2));
+    }
+    const buf = this.encodeBuffer;
+    let at = 0;
+    for (const line of lines) {
+      at += buf.write(line, at);
+      buf[at++] = LF;
+      ends?.push(at);
+    }
+    return buf.subarray(0, at);
   }
 
   /** Bytes of output so far: the file's size once a replay has caught up. */
@@ -153,7 +175,7 @@ export class OutputStore {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
-    this.scratch = null;
+    this.readBuffer = null;
     closeSync(fd);
   }
 
@@ -167,7 +189,7 @@ export class OutputStore {
     }
     const overlap = Math.min(bytes.length, this.existing - start);
     if (this.mismatch === null) this.verify(bytes, overlap, start);
-    if (this.logical >= this.existing) this.scratch = null;
+    if (this.logical >= this.existing) this.readBuffer = null;
     if (overlap === bytes.length) return;
     // The file ends inside this batch, at a line boundary. After a clean replay that boundary is
     // exactly `overlap`; after a mismatch, resume at the start of the line that straddles the
@@ -177,7 +199,7 @@ export class OutputStore {
   }
 
   private verify(bytes: Buffer, length: number, position: number): void {
-    const scratch = (this.scratch ??= Buffer.allocUnsafe(REPLAY_READ_BYTES));
+    const scratch = (this.readBuffer ??= Buffer.allocUnsafe(REPLAY_READ_BYTES));
     for (let done = 0; done < length;) {
       const want = Math.min(scratch.length, length - done);
       const got = readFully(this.fd!, scratch, want, position + done);

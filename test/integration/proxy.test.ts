@@ -5,7 +5,8 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type ApiProxyHandle } from '../../src/proxy/client.js';
+import { createMockApi } from '../../src/mock-api/index.js';
+import { ensureApiProxy, type ApiProxyHandle, type CredentialKind } from '../../src/proxy/client.js';
 import { containerDir } from '../../src/shared/paths.js';
 import { startUpstream } from '../unit/proxy/fixtures/upstream.js';
 import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
@@ -36,7 +37,11 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
     await new Promise<void>((r) => bait.listen(0, '0.0.0.0', r));
     baitPort = (bait.address() as AddressInfo).port;
     stateDir = await mkdtemp(join(tmpdir(), 'cp-proxy-it-'));
-    proxy = await ensureApiProxy({ stateDir, upstream: upstream.url, credential: { kind: 'api-key', value: REAL_KEY } });
+    proxy = await ensureApiProxy({
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key', value: REAL_KEY },
+    });
     token = await proxy.grant('job-it');
   });
 
@@ -105,6 +110,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
       { reject: false, stdin: 'ignore', timeout: 120_000 },
     );
     const out = String(result.stdout);
+    if (process.env.CLAUDE_POD_TEST_VERBOSE) console.log(out, String(result.stderr));
     expect(result.exitCode, `${out}\n${String(result.stderr)}`).toBe(0);
     const field = (name: string): string | undefined =>
       out
@@ -123,4 +129,99 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
     expect(seen?.headers['x-api-key']).toBe(REAL_KEY);
     expect(JSON.stringify(upstream.seen)).not.toContain(token);
   });
+
+  for (const kind of ['api-key', 'oauth'] as CredentialKind[]) {
+    it(`runs the real Claude Code through it (${kind})`, async () => {
+      if (!env.available) return;
+      const mock = await createMockApi();
+      const dir = await mkdtemp(join(tmpdir(), 'cp-proxy-cli-'));
+      const secret = `real-${kind}-secret`;
+      const cliProxy = await ensureApiProxy({
+        stateDir: dir,
+        upstream: mock.url ?? '',
+        credential: { kind, value: secret },
+      });
+      try {
+        const capability = await cliProxy.grant('job-cli');
+        const result = await execa(
+          env.spec.command,
+          [
+            ...env.spec.globalArgs,
+            'run',
+            '--rm',
+            '--init',
+            '--network',
+            'none',
+            '--user',
+            '1000:1000',
+            '--cap-drop',
+            'ALL',
+            '--ulimit',
+            'nofile=4096:4096',
+            '--ulimit',
+            'nproc=4096:4096',
+            '--tmpfs',
+            '/tmp:rw,nosuid,size=256m',
+            '--label',
+            `${TEST_RUN_LABEL}=${testRunId}`,
+            '--volume',
+            `${cliProxy.socketDir}:/run/claude-pod:ro`,
+            '--volume',
+            `${join(containerDir, 'runtime')}:/opt/claude-pod:ro`,
+            '--entrypoint',
+            '/opt/claude-pod/entrypoint.sh',
+            '--workdir',
+            '/tmp',
+            '--env',
+            'HOME=/tmp',
+            '--env',
+            'CLAUDE_CONFIG_DIR=/tmp/.claude',
+            '--env',
+            'IS_SANDBOX=1',
+            '--env',
+            'DISABLE_AUTOUPDATER=1',
+            '--env',
+            'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+            '--env',
+            'ANTHROPIC_BASE_URL=http://127.0.0.1:8119',
+            '--env',
+            kind === 'oauth' ? `CLAUDE_CODE_OAUTH_TOKEN=${capability}` : `ANTHROPIC_API_KEY=${capability}`,
+            env.image,
+            'claude',
+            '-p',
+            '--output-format',
+            'stream-json',
+            '--verbose',
+            '--dangerously-skip-permissions',
+            '--',
+            'say hello',
+          ],
+          { reject: false, stdin: 'ignore', timeout: 150_000 },
+        );
+        const lines = String(result.stdout)
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { type?: string; is_error?: boolean });
+        const resultLine = lines.find((l) => l.type === 'result');
+        expect(resultLine?.is_error, `${String(result.stdout)}\n${String(result.stderr)}`).toBe(false);
+        const messages = mock.messageRequests();
+        expect(messages.length).toBeGreaterThan(0);
+        for (const req of messages) {
+          if (kind === 'api-key') {
+            expect(req.headers['x-api-key']).toBe(secret);
+            expect(req.headers.authorization).toBeUndefined();
+          } else {
+            expect(req.headers.authorization).toBe(`Bearer ${secret}`);
+            expect(req.headers['x-api-key']).toBeUndefined();
+          }
+        }
+        expect(JSON.stringify(mock.requests)).not.toContain(capability);
+      } finally {
+        await cliProxy.stop().catch(() => undefined);
+        await rm(cliProxy.socketDir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true });
+        await mock.close();
+      }
+    });
+  }
 });

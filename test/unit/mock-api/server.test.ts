@@ -131,10 +131,11 @@ describe('mock Messages API over TCP', () => {
     });
   });
 
-  it('answers side requests (haiku model) with plain text even when the prompt holds a directive', async () => {
+  it('answers side requests (haiku, no tools) with plain text even when the prompt holds a directive', async () => {
     const mock = await start();
     const body = messagesBody([{ role: 'user', content: '[[mock:bash command=rm]] title please' }], {
       model: 'claude-haiku-4-5',
+      tools: [],
       stream: false,
     });
     expect(await (await postMessages(mock.url, body)).json()).toMatchObject({

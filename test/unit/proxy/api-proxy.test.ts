@@ -1,4 +1,6 @@
+import { readFile, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
+import { proxyPaths } from '../../../src/proxy/paths.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy, type ApiProxyHandle } from '../../../src/proxy/client.js';
 import { startUpstream } from './fixtures/upstream.js';
@@ -12,12 +14,14 @@ describe('api proxy (api-key credential)', () => {
   let upstream: Upstream;
   let proxy: ApiProxyHandle;
   let token: string;
+  let stateDir: string;
 
   beforeAll(async () => {
     upstream = await startUpstream();
+    stateDir = await scratch.stateDir();
     proxy = scratch.track(
       await ensureApiProxy({
-        stateDir: await scratch.stateDir(),
+        stateDir,
         upstream: upstream.url,
         credential: { kind: 'api-key', value: REAL_KEY },
       }),
@@ -165,6 +169,21 @@ describe('api proxy (api-key credential)', () => {
     req.destroy();
     await closed; // the upstream saw its response closed without ever releasing event 2
     expect(upstream.seen).toHaveLength(1);
+  });
+  it('keeps the secret and the tokens out of its argv, log and files', async () => {
+    const cmdline = await readFile(`/proc/${proxy.pid}/cmdline`, 'utf8');
+    expect(cmdline).toMatch(/proxy[/]main\.(ts|js)/);
+    expect(cmdline).not.toContain(REAL_KEY);
+    const paths = proxyPaths(stateDir);
+    for (const file of [paths.logFile, paths.pidFile, paths.tokensFile]) {
+      const text = await readFile(file, 'utf8');
+      expect(text, file).not.toContain(REAL_KEY);
+      expect(text, file).not.toContain(token);
+      expect((await stat(file)).mode & 0o777, file).toBe(0o600);
+    }
+    expect((await stat(paths.dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(proxy.socketDir)).mode & 0o777).toBe(0o711);
+    expect((await stat(proxy.socketPath)).mode & 0o777).toBe(0o666);
   });
 });
 

@@ -161,6 +161,32 @@ describe('api proxy daemon lifecycle', () => {
     await waitFor(() => !isAlive(proxy.pid), 10_000);
     expect(await probeProxy(proxy.socketPath)).toBeNull();
     expect(await readPidFile(proxyPaths(stateDir).pidFile)).toBeNull();
+
+    // The supervisor's handle outlives the daemon: its next grant brings a daemon back.
+    const firstPid = proxy.pid;
+    const later = await proxy.grant('job-2');
+    expect(proxy.pid).not.toBe(firstPid);
+    expect(await probeProxy(proxy.socketPath)).toBe(proxy.pid);
+    expect((await post(proxy, later)).status).toBe(200);
+  });
+
+  it('exits after orphanExitMs without connections even when tokens were never revoked', async () => {
+    const stateDir = await scratch.stateDir();
+    const proxy = scratch.track(
+      await ensureApiProxy({
+        stateDir,
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'key-orphan' },
+        orphanExitMs: 400,
+      }),
+    );
+    const token = await proxy.grant('job-left-behind');
+    expect((await post(proxy, token)).status).toBe(200);
+    await waitFor(() => !isAlive(proxy.pid), 10_000);
+    // The token itself survives in the tokens file: a supervisor coming back may still use it.
+    expect(await proxy.isGranted('job-left-behind')).toBe(true);
+    await proxy.ensureRunning();
+    expect((await post(proxy, token)).status).toBe(200);
   });
 
   it('listens again when its socket file is removed', async () => {

@@ -132,6 +132,17 @@ describe('OutputStore', () => {
     store.close();
   });
 
+  it('writes a 20 MB multi-byte line and small lines around it byte for byte', () => {
+    const path = tempPath();
+    const big = 'ab€'.repeat(4_000_000) + '🚀'; // 20 MB of UTF-8
+    const store = OutputStore.open(path, { maxOutputSize: 0 });
+    store.appendLines(['{"type":"system"}', big]);
+    store.appendLines(['{"type":"result"}'], { force: true });
+    store.close();
+    const expected = Buffer.from(`{"type":"system"}\n${big}\n{"type":"result"}\n`);
+    expect(readFileSync(path).equals(expected)).toBe(true);
+  });
+
   describe('maxOutputSize', () => {
     it('writes one marker instead of the line that crosses the cap, then only forced lines', () => {
       const path = tempPath();

@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMockApi, type MockApi } from '../../../src/mock-api/index.js';
+import type { ConfigInput } from '../../../src/shared/config.js';
+import { createSupervisor } from '../../../src/supervisor/create.js';
+import type { JobStatus } from '../../../src/supervisor/job-view.js';
+import type { Supervisor } from '../../../src/supervisor/supervisor.js';
+import { LABEL_OWNER } from '../../../src/runtime/labels.js';
+import { listContainersByLabel } from '../../../src/runtime/container-cli.js';
+import { toRuntimeSpec } from '../../../src/runtime/runtime-info.js';
+
+/** The key the tests' "host" holds; the proxy injects it, the container never sees it. */
+export const TEST_API_KEY = 'sk-test-real-key-held-by-the-host';
+
+export interface Stack {
+  mock: MockApi;
+  dir: string;
+  config: ConfigInput;
+  supervisor: Supervisor;
+  /** A new supervisor on the same directories (after close or a crash). */
+  restart(extra?: ConfigInput): Promise<Supervisor>;
+  waitForEnd(jobId: string, sup?: Supervisor): Promise<JobStatus>;
+  containersLeft(): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** A real supervisor on temp directories, talking to the in-repo mock of the Messages API. */
+export async function startStack(extra: ConfigInput = {}): Promise<Stack> {
+  const mock = await createMockApi({ host: '127.0.0.1', port: 0 });
+  const dir = await mkdtemp(join(tmpdir(), 'claude-pod-it-'));
+  const config: ConfigInput = {
+    sessionsDir: join(dir, 'sessions'),
+    workspacesDir: join(dir, 'workspaces'),
+    apiBaseUrl: mock.url ?? '',
+    network: 'none',
+    startupTimeout: 90,
+    idleTimeout: 90,
+    cancelGraceSeconds: 2,
+    ...extra,
+  };
+  const env = { ANTHROPIC_API_KEY: TEST_API_KEY };
+  let supervisor = await createSupervisor(config, { env });
+  const stack: Stack = {
+    mock,
+    dir,
+    config,
+    get supervisor() {
+      return supervisor;
+    },
+    async restart(more = {}) {
+      supervisor = await createSupervisor({ ...config, ...more }, { env });
+      return supervisor;
+    },
+    waitForEnd(jobId, sup = supervisor) {
+      return new Promise<JobStatus>((resolve) => {
+        const current = sup.status(jobId);
+        if (['completed', 'failed', 'cancelled'].includes(current.status)) return resolve(current);
+        const on = (s: JobStatus) => {
+          if (s.jobId !== jobId) return;
+          sup.off('job:end', on);
+          resolve(s);
+        };
+        sup.on('job:end', on);
+      });
+    },
+    async containersLeft() {
+      const rt = toRuntimeSpec(supervisor.runtime);
+      return (await listContainersByLabel(rt, `${LABEL_OWNER}=${supervisor.ownerId}`)).map((c) => c.name);
+    },
+    async dispose() {
+      await supervisor.close({ cancelRunning: true }).catch(() => undefined);
+      await mock.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/** The last non-empty line of a job's output, parsed. */
+export function lastEvent(content: string): Record<string, unknown> {
+  const lines = content.split('\n').filter(Boolean);
+  return JSON.parse(lines[lines.length - 1] ?? '{}') as Record<string, unknown>;
+}
