@@ -50,7 +50,8 @@ export class ProxyGate implements ApiGate {
   }
 
   async reattach(_jobId: string): Promise<void> {
-    await this.proxy();
+    // The daemon normally outlived us; if it exited, start it again (tokens persist on disk).
+    await (await this.proxy()).ensureRunning();
   }
 
   async revoke(jobId: string): Promise<void> {

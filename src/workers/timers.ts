@@ -24,7 +24,13 @@ export class OutputWatchdog {
   }
 
   outputSeen(): void {
+    const first = this.lastOutputAt === null;
     this.lastOutputAt = this.clock.now();
+    if (first && !this.stopped) {
+      // The startup timer is done with: from now on the idle timeout counts.
+      if (this.handle !== null) this.clock.clearTimeout(this.handle);
+      this.arm(this.idleMs);
+    }
   }
 
   stop(): void {

@@ -160,7 +160,8 @@ describe.skipIf(!env.available)(`job failures (real runtime)${skipNote(env)}`, (
     const stack = await startStack();
     try {
       const { jobId } = await stack.supervisor.start({
-        prompt: `err ${formatDirective('error', { status: 401, type: 'authentication_error' })}`,
+        // 400 is not retried by the CLI (401/529 are, for about three minutes).
+        prompt: `err ${formatDirective('error', { status: 400, type: 'invalid_request_error' })}`,
       });
       const final = await stack.waitForEnd(jobId);
       expect(final.status).toBe('failed');

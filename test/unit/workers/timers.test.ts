@@ -58,6 +58,19 @@ describe('OutputWatchdog', () => {
     expect(fired).toEqual(['idle']);
   });
 
+  it('counts the idle timeout from the first output even when it is shorter than the startup timeout', () => {
+    const clock = new ManualClock();
+    const fired: TimerKind[] = [];
+    const dog = new OutputWatchdog(clock, 90_000, 4_000, (k) => fired.push(k));
+    dog.start();
+    clock.advance(1_000);
+    dog.outputSeen();
+    clock.advance(3_999);
+    expect(fired).toEqual([]);
+    clock.advance(1);
+    expect(fired).toEqual(['idle']);
+  });
+
   it('never fires once stopped', () => {
     const { clock, fired, dog } = setup();
     dog.stop();
