@@ -22,6 +22,8 @@ export interface CreateSupervisorOptions {
   env?: NodeJS.ProcessEnv;
   /** Do not reconcile with the runtime on start (benchmarks). */
   skipRecovery?: boolean;
+  /** Benchmark baseline only: parse and write on the main thread (the design we rejected). */
+  inlineJobsForBenchmark?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export async function createSupervisor(
       apiGate,
       containerUid,
       onClose: release,
+      ...(options.inlineJobsForBenchmark ? { inlineJobsForBenchmark: true } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
     if (!options.skipRecovery) await supervisor.recover();

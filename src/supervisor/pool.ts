@@ -4,12 +4,24 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { JobOutcome, JobSpec, JobTask, SupervisorMessage } from '../shared/protocol.js';
 
+export interface SubmittedJob {
+  done: Promise<JobOutcome>;
+  send: (message: SupervisorMessage) => void;
+}
+
+/** What the supervisor needs of a pool (the worker pool, or the benchmark's inline baseline). */
+export interface JobPoolLike {
+  submit(spec: JobSpec, onMessage: (message: unknown) => void, signal: AbortSignal): SubmittedJob;
+  readonly queueSize: number;
+  close(): Promise<void>;
+}
+
 /**
  * The worker pool: one piscina thread per running job, so the pool size is the concurrency limit
  * and piscina's queue is what "pending" means. Each job gets its own MessageChannel; the port
  * that stays here receives the worker's messages.
  */
-export class JobPool {
+export class JobPool implements JobPoolLike {
   private readonly piscina: Piscina<JobTask, JobOutcome>;
 
   constructor(size: number) {
@@ -31,7 +43,7 @@ export class JobPool {
     spec: JobSpec,
     onMessage: (message: unknown) => void,
     signal: AbortSignal,
-  ): { done: Promise<JobOutcome>; send: (message: SupervisorMessage) => void } {
+  ): SubmittedJob {
     const { port1, port2 } = new MessageChannel();
     port1.on('message', onMessage);
     port1.unref();

@@ -31,7 +31,8 @@ import { buildJobSpec } from './job-spec.js';
 import type { Notifier } from './notifier.js';
 import { planReconcile, type ReconcilePlan } from './reconcile.js';
 import { jobStatusView, type JobStatus } from './job-view.js';
-import { JobPool } from './pool.js';
+import { JobPool, type JobPoolLike } from './pool.js';
+import { InlineJobPool } from './inline-pool.js';
 import type { JobRecord, RegistryState, SessionRecord } from './records.js';
 import { RegistryFile } from './registry-file.js';
 import { newJobId, validateJobId } from './session-ids.js';
@@ -57,6 +58,8 @@ export interface SupervisorDeps {
   logger?: Logger;
   containerUid: number | null;
   notifier?: Notifier;
+  /** Benchmark baseline only: run jobs on the main thread instead of worker threads. */
+  inlineJobsForBenchmark?: boolean;
   /** Called once by close(), after everything else (releases the state-dir lock). */
   onClose?: () => Promise<void>;
 }
@@ -93,7 +96,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly state: RegistryState;
   private readonly sessionStore: SessionStore;
   private readonly registry: RegistryFile;
-  private readonly pool: JobPool;
+  private readonly pool: JobPoolLike;
   private readonly apiGate: ApiGate;
   private readonly log: Logger;
   private readonly live = new Map<string, LiveJob>();
@@ -118,7 +121,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       containerUid: deps.containerUid,
     });
     this.registry = new RegistryFile(join(this.config.sessionsDir, 'registry.json'), () => this.state);
-    this.pool = new JobPool(this.config.maxConcurrentJobs);
+    this.pool = deps.inlineJobsForBenchmark
+      ? new InlineJobPool(this.config.maxConcurrentJobs)
+      : new JobPool(this.config.maxConcurrentJobs);
     this.onClose = deps.onClose;
     this.notifier = deps.notifier;
   }

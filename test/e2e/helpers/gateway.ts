@@ -69,16 +69,23 @@ export class Gateway {
     await mkdir(this.logDir, { recursive: true });
   }
 
+  /**
+   * The test's environment (certificates, proxies) minus what would leak the test runner or a
+   * developer's own OpenClaw into the gateway, plus the isolated folders. npm (which openclaw
+   * runs to install plugins) gets a cache that persists between runs, next to the cached openclaw.
+   */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_ENV$|TEST$|OPENCLAW_|npm_|NODE_OPTIONS$)/i.test(key)),
+    );
     const base: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      LANG: 'C.UTF-8',
+      ...inherited,
       HOME: this.home,
       TMPDIR: join(this.opts.root, 'tmp'),
       OPENCLAW_STATE_DIR: this.stateDir,
       OPENCLAW_CONFIG_PATH: this.configPath,
+      npm_config_cache: join(this.opts.oc.openclawDir, '..', 'npm-cache'),
       NO_COLOR: '1',
-      CI: process.env.CI,
       ...this.opts.env,
       ...extra,
     };

@@ -1,0 +1,60 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RuntimeInfo } from '../../../src/runtime/runtime-info.js';
+import type { ConfigInput } from '../../../src/shared/config.js';
+import type { ApiGate } from '../../../src/supervisor/api-gate.js';
+import { createSupervisor, type CreateSupervisorOptions } from '../../../src/supervisor/create.js';
+import type { JobStatus } from '../../../src/supervisor/job-view.js';
+import type { Supervisor } from '../../../src/supervisor/supervisor.js';
+
+export const FAKE_RUNTIME = resolve('test/fixtures/fake-runtime.mjs');
+
+/** The fake runtime as the supervisor sees a runtime: same code path, another command. */
+export const fakeRuntimeInfo = (): RuntimeInfo => ({
+  kind: 'podman',
+  command: FAKE_RUNTIME,
+  version: 'fake',
+  ociRuntime: null,
+  rootless: true,
+  cgroupVersion: 'v2',
+  logDriver: 'k8s-file',
+  globalArgs: [],
+});
+
+/** No model API in these tests: a gate that hands out inert tokens. */
+export const fakeApiGate = (): ApiGate => ({
+  grant: async () => ({ socketDir: tmpdir(), token: 'unit-test-token', kind: 'api-key' }),
+  reattach: async () => undefined,
+  revoke: async () => undefined,
+  close: async () => undefined,
+});
+
+export async function fakeStack(config: ConfigInput = {}, options: CreateSupervisorOptions = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'claude-pod-unit-'));
+  const sup: Supervisor = await createSupervisor(
+    {
+      sessionsDir: join(dir, 'sessions'),
+      workspacesDir: join(dir, 'workspaces'),
+      metricsIntervalSeconds: 0.5,
+      ...config,
+    },
+    { runtime: fakeRuntimeInfo(), apiGate: fakeApiGate(), ...options },
+  );
+  return {
+    dir,
+    sup,
+    waitForEnd(jobId: string): Promise<JobStatus> {
+      return new Promise((resolve) => {
+        const now = sup.status(jobId);
+        if (['completed', 'failed', 'cancelled'].includes(now.status)) return resolve(now);
+        const on = (s: JobStatus) => s.jobId === jobId && (sup.off('job:end', on), resolve(s));
+        sup.on('job:end', on);
+      });
+    },
+    async dispose() {
+      await sup.close({ cancelRunning: true });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

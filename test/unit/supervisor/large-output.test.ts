@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { execa } from 'execa';
+import { FAKE_RUNTIME, fakeStack } from './fake-runtime-stack.js';
+
+const TOTAL = 50 * 1024 * 1024;
+
+describe('large output through the worker (fake runtime)', () => {
+  let stack: Awaited<ReturnType<typeof fakeStack>>;
+  beforeEach(async () => {
+    vi.stubEnv('FAKE_RUNTIME_STATE', join('/tmp', `fake-rt-${process.pid}-${Date.now()}`));
+    vi.stubEnv('FAKE_STREAM', resolve('test/fixtures/streams/tool-use.jsonl'));
+    vi.stubEnv('FAKE_TOTAL_BYTES', String(TOTAL));
+    stack = await fakeStack({ maxOutputSize: 0 });
+  });
+  afterEach(async () => {
+    await stack.dispose();
+  });
+
+  it('pages 50 MB back byte-identical through output(), with a flat main-thread heap', async () => {
+    global.gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let heapPeak = heapBefore;
+    const { jobId } = await stack.sup.start({ prompt: 'large output' });
+    stack.sup.on('job:progress', () => {
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+    });
+    const final = await stack.waitForEnd(jobId);
+    expect(final.status, final.error ?? '').toBe('completed');
+    expect(final.outputSize).toBeGreaterThanOrEqual(TOTAL);
+
+    // The reference: the same fake container run directly, its stdout hashed.
+    const reference = execa(FAKE_RUNTIME, ['run', '--name', `reference-${jobId}`, 'image', 'claude'], {
+      buffer: false,
+      encoding: 'buffer',
+    });
+    const refHash = createHash('sha256');
+    reference.stdout!.on('data', (chunk: Buffer) => refHash.update(chunk));
+    await reference;
+    const expected = refHash.digest('hex');
+
+    const hash = createHash('sha256');
+    let offset = 0;
+    let pages = 0;
+    for (;;) {
+      const page = await stack.sup.output(jobId, { offset, limit: 1024 * 1024 });
+      hash.update(Buffer.from(page.content, 'utf8'));
+      pages++;
+      heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+      if (!page.hasMore) break;
+      expect(page.nextOffset).toBeGreaterThan(offset);
+      offset = page.nextOffset;
+    }
+    expect(pages).toBeGreaterThanOrEqual(50);
+    expect(hash.digest('hex')).toBe(expected);
+    // The main thread never held the output: its heap grew far less than the 50 MB that passed.
+    expect(heapPeak - heapBefore).toBeLessThan(20 * 1024 * 1024);
+    const onDisk = await readFile(join(stack.dir, 'sessions', final.sessionId, 'jobs', jobId, 'output.jsonl'));
+    expect(onDisk.length).toBe(final.outputSize);
+  });
+});
