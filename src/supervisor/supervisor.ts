@@ -380,8 +380,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         if (job.status === 'pending') {
           job.status = 'running';
           job.startedAt ??= message.at;
-          void this.registry.now();
-          this.emit('job:running', this.view(job));
+          // Announced once it is on disk: a crash after this point finds the job running.
+          void this.registry.now().then(() => this.emit('job:running', this.view(job)));
         }
         break;
       case 'progress':

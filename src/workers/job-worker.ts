@@ -39,6 +39,7 @@ export default async function runJob(task: JobTask): Promise<JobOutcome> {
     }
   };
   port.on('message', onMessage);
+  injectFaultForTests(spec.runArgs, post, spec.jobId);
 
   try {
     const outcome = await runner.run();
@@ -51,4 +52,20 @@ export default async function runJob(task: JobTask): Promise<JobOutcome> {
     port.off('message', onMessage);
     port.close();
   }
+}
+
+/**
+ * Fault injection for the worker-fault tests, off unless CLAUDE_POD_FAULT_INJECTION=1 is in the
+ * environment: a prompt containing `[[fault:throw]]` makes this worker throw an uncaught error
+ * shortly after the job starts, `[[fault:exit]]` ends the worker thread abruptly.
+ */
+function injectFaultForTests(runArgs: string[], post: (m: WorkerMessage) => void, jobId: string): void {
+  if (process.env.CLAUDE_POD_FAULT_INJECTION !== '1') return;
+  const fault = /\[\[fault:(throw|exit)\]\]/.exec(runArgs[runArgs.length - 1] ?? '')?.[1];
+  if (!fault) return;
+  post({ type: 'log', jobId, level: 'warn', msg: `injecting worker fault: ${fault}` });
+  setTimeout(() => {
+    if (fault === 'exit') process.exit(3);
+    throw new Error('injected worker fault');
+  }, 1500);
 }

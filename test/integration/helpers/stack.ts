@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMockApi, type MockApi } from '../../../src/mock-api/index.js';
+import { createMockApi, type MockApi, type MockApiOptions } from '../../../src/mock-api/index.js';
 import type { ConfigInput } from '../../../src/shared/config.js';
 import { createSupervisor } from '../../../src/supervisor/create.js';
 import type { JobStatus } from '../../../src/supervisor/job-view.js';
@@ -26,8 +26,8 @@ export interface Stack {
 }
 
 /** A real supervisor on temp directories, talking to the in-repo mock of the Messages API. */
-export async function startStack(extra: ConfigInput = {}): Promise<Stack> {
-  const mock = await createMockApi({ host: '127.0.0.1', port: 0 });
+export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOptions = {}): Promise<Stack> {
+  const mock = await createMockApi({ host: '127.0.0.1', port: 0, ...mockOptions });
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-it-'));
   const config: ConfigInput = {
     sessionsDir: join(dir, 'sessions'),
@@ -41,6 +41,7 @@ export async function startStack(extra: ConfigInput = {}): Promise<Stack> {
   };
   const env = { ANTHROPIC_API_KEY: TEST_API_KEY };
   let supervisor = await createSupervisor(config, { env });
+  let closed = false;
   const stack: Stack = {
     mock,
     dir,
@@ -49,7 +50,9 @@ export async function startStack(extra: ConfigInput = {}): Promise<Stack> {
       return supervisor;
     },
     async restart(more = {}) {
+      if (!closed) await supervisor.close().catch(() => undefined);
       supervisor = await createSupervisor({ ...config, ...more }, { env });
+      closed = false;
       return supervisor;
     },
     waitForEnd(jobId, sup = supervisor) {
