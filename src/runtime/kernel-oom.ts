@@ -10,7 +10,12 @@ import { execa } from 'execa';
  */
 export async function kernelLogShowsOom(containerId: string): Promise<boolean> {
   if (!/^[0-9a-f]{12,64}$/.test(containerId)) return false;
-  const r = await execa('dmesg', [], { reject: false, stdin: 'ignore', timeout: 5_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = await execa('dmesg', [], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 5_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.exitCode !== 0) return false;
   return String(r.stdout)
     .split('\n')

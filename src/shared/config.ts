@@ -5,9 +5,7 @@ import { expandHome } from './paths.js';
 /** The image `claude-pod setup` builds locally (no registry is needed). */
 export const DEFAULT_IMAGE = 'localhost/claude-pod-agent:latest';
 
-const memorySize = z
-  .string()
-  .regex(/^\d+(\.\d+)?[bkmgBKMG]?$/, 'a size such as "512m" or "2g"');
+const memorySize = z.string().regex(/^\d+(\.\d+)?[bkmgBKMG]?$/, 'a size such as "512m" or "2g"');
 
 /**
  * Every key of the seed plugin (same names, same defaults except `image`, which names the image
@@ -23,7 +21,11 @@ export const configSchema = z.strictObject({
     .positive()
     .default(30)
     .describe('Seconds to wait for container to produce first output'),
-  idleTimeout: z.number().positive().default(120).describe('Kill container after this many seconds of no output'),
+  idleTimeout: z
+    .number()
+    .positive()
+    .default(120)
+    .describe('Kill container after this many seconds of no output'),
   memory: memorySize.default('512m').describe('Memory limit for containers'),
   cpus: z
     .union([z.string().regex(/^\d+(\.\d+)?$/, 'a number of CPUs such as "1.0"'), z.number().positive()])
@@ -37,8 +39,16 @@ export const configSchema = z.strictObject({
       'Network mode (none, bridge, host). The model API is always reached through the host-side proxy, ' +
         'so "none" (our default; the seed defaulted to bridge) leaves the container no other egress.',
     ),
-  sessionsDir: z.string().min(1).default('~/.openclaw/claude-sessions').describe('Directory for session metadata'),
-  workspacesDir: z.string().min(1).default('~/.openclaw/workspaces').describe('Directory for session workspaces'),
+  sessionsDir: z
+    .string()
+    .min(1)
+    .default('~/.openclaw/claude-sessions')
+    .describe('Directory for session metadata'),
+  workspacesDir: z
+    .string()
+    .min(1)
+    .default('~/.openclaw/workspaces')
+    .describe('Directory for session workspaces'),
   sessionIdleTimeout: z
     .number()
     .nonnegative()
@@ -93,7 +103,11 @@ export const configSchema = z.strictObject({
     .nonnegative()
     .default(5)
     .describe('Seconds between SIGINT to Claude Code and killing the container on cancel'),
-  metricsIntervalSeconds: z.number().positive().default(3).describe('How often container metrics are sampled'),
+  metricsIntervalSeconds: z
+    .number()
+    .positive()
+    .default(3)
+    .describe('How often container metrics are sampled'),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

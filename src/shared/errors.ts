@@ -46,7 +46,11 @@ export class ClaudePodError extends Error {
   readonly details: Record<string, unknown> | undefined;
   readonly [BRAND] = true;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ClaudePodError';
     this.code = code;
@@ -78,7 +82,9 @@ export function deserializeError(data: SerializedError): ClaudePodError {
 
 // Constructors for the errors whose wording people already know from the seed plugin.
 export const imageNotFound = (image: string): ClaudePodError =>
-  new ClaudePodError(ErrorCodes.IMAGE_NOT_FOUND, `Container image not found: ${image}`, { details: { image } });
+  new ClaudePodError(ErrorCodes.IMAGE_NOT_FOUND, `Container image not found: ${image}`, {
+    details: { image },
+  });
 
 export const noAuth = (): ClaudePodError =>
   new ClaudePodError(
@@ -100,4 +106,6 @@ export const jobNotFound = (jobId: string): ClaudePodError =>
   new ClaudePodError(ErrorCodes.JOB_NOT_FOUND, `Job not found: ${jobId}`, { details: { jobId } });
 
 export const sessionNotFound = (sessionId: string): ClaudePodError =>
-  new ClaudePodError(ErrorCodes.SESSION_NOT_FOUND, `Session not found: ${sessionId}`, { details: { sessionId } });
+  new ClaudePodError(ErrorCodes.SESSION_NOT_FOUND, `Session not found: ${sessionId}`, {
+    details: { sessionId },
+  });

@@ -14,13 +14,19 @@ export const CONTAINER_WORKDIR = '/workspace';
 export const PROXY_MOUNT = '/run/claude-pod';
 export const DEFAULT_FORWARDER_PORT = 8119;
 
-
 /**
  * The arguments Claude Code gets. The prompt comes after `--`, so a prompt that begins with
  * `-` is still a prompt, and it is one argv entry: no shell ever sees it.
  */
 export function claudeCommand(prompt: string, resume: string | null): string[] {
-  const cmd = ['claude', '-p', '--output-format', 'stream-json', '--verbose', '--dangerously-skip-permissions'];
+  const cmd = [
+    'claude',
+    '-p',
+    '--output-format',
+    'stream-json',
+    '--verbose',
+    '--dangerously-skip-permissions',
+  ];
   if (resume) cmd.push('--resume', resume);
   cmd.push('--', prompt);
   return cmd;

@@ -90,7 +90,10 @@ export class Notifier {
         );
       }
       if (!retryable || Date.now() + delay > deadline) {
-        this.opts.logger.warn({ jobId: status.jobId, attempts: attempt }, 'gave up delivering a job notification');
+        this.opts.logger.warn(
+          { jobId: status.jobId, attempts: attempt },
+          'gave up delivering a job notification',
+        );
         return false;
       }
       await new Promise((r) => setTimeout(r, delay).unref());
@@ -126,5 +129,8 @@ export async function readHooksToken(path: string): Promise<string | null> {
 }
 
 function stripJsonComments(text: string): string {
-  return text.replace(/("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, (_m, str: string | undefined) => str ?? '');
+  return text.replace(
+    /("(?:\\.|[^"\\])*")|\/\/[^\n]*|\/\*[\s\S]*?\*\//g,
+    (_m, str: string | undefined) => str ?? '',
+  );
 }

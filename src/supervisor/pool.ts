@@ -39,11 +39,7 @@ export class JobPool implements JobPoolLike {
   }
 
   /** Queue a job; `onMessage` gets every message from its worker. */
-  submit(
-    spec: JobSpec,
-    onMessage: (message: unknown) => void,
-    signal: AbortSignal,
-  ): SubmittedJob {
+  submit(spec: JobSpec, onMessage: (message: unknown) => void, signal: AbortSignal): SubmittedJob {
     const { port1, port2 } = new MessageChannel();
     port1.on('message', onMessage);
     port1.unref();

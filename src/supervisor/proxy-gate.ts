@@ -55,8 +55,8 @@ export class ProxyGate implements ApiGate {
   }
 
   async revoke(jobId: string): Promise<void> {
-    if (!this.handle) return;
-    await (await this.handle).revoke(jobId);
+    // Also after a restart (no handle yet): a token left granted would keep the daemon alive.
+    await (await this.proxy()).revoke(jobId);
   }
 
   async close(opts: { jobsStillRunning: boolean }): Promise<void> {

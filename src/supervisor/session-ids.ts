@@ -15,7 +15,8 @@ export function validateSessionId(value: unknown): string {
     });
   if (typeof value !== 'string') throw fail('it must be a string');
   if (value.length === 0) throw fail('it is empty');
-  if (value.length > MAX_SESSION_ID_LENGTH) throw fail(`it is longer than ${MAX_SESSION_ID_LENGTH} characters`);
+  if (value.length > MAX_SESSION_ID_LENGTH)
+    throw fail(`it is longer than ${MAX_SESSION_ID_LENGTH} characters`);
   if (!SESSION_ID.test(value) || value.includes('..')) {
     throw fail('use only letters, digits, ".", "_" and "-" (no path separators, no "..", no leading dot)');
   }
@@ -28,9 +29,13 @@ export const newJobId = (): string => `job-${Date.now().toString(36)}-${randomBy
 /** Job ids come back from callers too (status/output/cancel); the same rule keeps them inert. */
 export function validateJobId(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 128 || !SESSION_ID.test(value)) {
-    throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, 'Invalid job_id: expected an id returned by start', {
-      details: { field: 'job_id' },
-    });
+    throw new ClaudePodError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'Invalid job_id: expected an id returned by start',
+      {
+        details: { field: 'job_id' },
+      },
+    );
   }
   return value;
 }

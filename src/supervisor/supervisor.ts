@@ -4,11 +4,10 @@ import { containerNameFor } from '../runtime/labels.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import { imageExists, removeContainer } from '../runtime/container-cli.js';
-import { parseConfig, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
+import type { ResolvedConfig } from '../shared/config.js';
 import {
   ClaudePodError,
   ErrorCodes,
-  deserializeError,
   imageNotFound,
   jobNotFound,
   serializeError,
@@ -145,13 +144,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         ),
       );
       this.endSession(job);
+      await this.apiGate.revoke(job.jobId).catch(() => undefined);
       this.emit('job:end', this.view(job));
     }
     for (const job of plan.attach) {
       job.status = 'running';
       job.startedAt ??= job.createdAt;
       await this.apiGate.reattach(job.jobId).catch((error: unknown) => {
-        this.log.warn({ jobId: job.jobId, err: serializeError(error) }, 'model API proxy unavailable on re-attach');
+        this.log.warn(
+          { jobId: job.jobId, err: serializeError(error) },
+          'model API proxy unavailable on re-attach',
+        );
       });
       this.dispatch(job, 'attach', { socketDir: '', token: '', kind: 'api-key' });
     }
@@ -169,7 +172,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // Jobs that ended while no supervisor could tell anyone (the last day's only).
     const dayAgo = Date.now() - 86_400_000;
     for (const job of Object.values(this.state.jobs)) {
-      if (terminalStates.has(job.status) && !job.notified && (job.endedAt ?? 0) > dayAgo) this.sendNotification(job);
+      if (terminalStates.has(job.status) && !job.notified && (job.endedAt ?? 0) > dayAgo)
+        this.sendNotification(job);
     }
     if (plan.attach.length || plan.lost.length || plan.orphans.length) {
       this.log.info(
@@ -191,7 +195,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (timeoutMs <= 0 || this.cleanupTimer) return;
     const every = Math.min(60_000, Math.max(1_000, Math.floor(timeoutMs / 4)));
     this.cleanupTimer = setInterval(() => {
-      this.cleanup().catch((error: unknown) => this.log.warn({ err: serializeError(error) }, 'idle cleanup failed'));
+      this.cleanup().catch((error: unknown) =>
+        this.log.warn({ err: serializeError(error) }, 'idle cleanup failed'),
+      );
     }, every);
     this.cleanupTimer.unref();
   }
@@ -201,9 +207,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.assertOpen();
     const prompt = input?.prompt;
     if (typeof prompt !== 'string' || prompt.trim().length === 0) {
-      throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, 'prompt is required and must be a non-empty string', {
-        details: { field: 'prompt' },
-      });
+      throw new ClaudePodError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'prompt is required and must be a non-empty string',
+        {
+          details: { field: 'prompt' },
+        },
+      );
     }
     if (Buffer.byteLength(prompt) > MAX_PROMPT_BYTES || prompt.includes('\0')) {
       throw new ClaudePodError(
@@ -525,5 +535,3 @@ export function emptyProgress(): JobProgress {
     claude: emptyClaudeReport(),
   };
 }
-
-export { deserializeError };

@@ -32,7 +32,8 @@ export interface Classified {
   error: SerializedError | null;
 }
 
-const IMAGE_MISSING = /image not known|no such image|unable to find image|manifest unknown|repository .* not found/i;
+const IMAGE_MISSING =
+  /image not known|no such image|unable to find image|manifest unknown|repository .* not found/i;
 
 const fail = (error: ClaudePodError): Classified => ({ status: 'failed', error: serializeError(error) });
 

@@ -24,7 +24,11 @@ export const ACTIVE_WINDOW_MS = 5_000;
 /** CPU use above this makes a quiet job "processing" rather than "idle". */
 export const PROCESSING_CPU_PERCENT = 5;
 
-export function activityOf(lastOutputAt: number | null, metrics: JobMetrics | null, now: number): ActivityState {
+export function activityOf(
+  lastOutputAt: number | null,
+  metrics: JobMetrics | null,
+  now: number,
+): ActivityState {
   if (lastOutputAt !== null && now - lastOutputAt < ACTIVE_WINDOW_MS) return 'active';
   if (metrics && metrics.cpuPercent >= PROCESSING_CPU_PERCENT) return 'processing';
   return 'idle';
@@ -78,7 +82,12 @@ export class JobRunner {
       encoding: 'buffer',
     });
     this.child = child;
-    this.post({ type: 'started', jobId: spec.jobId, containerName: spec.containerName, at: this.clock.now() });
+    this.post({
+      type: 'started',
+      jobId: spec.jobId,
+      containerName: spec.containerName,
+      at: this.clock.now(),
+    });
 
     this.watchdog = new OutputWatchdog(
       this.clock,
@@ -205,7 +214,11 @@ export class JobRunner {
     };
   }
 
-  private async finish(exitCode: number | null, signal: string | null, spawnError: string): Promise<JobOutcome> {
+  private async finish(
+    exitCode: number | null,
+    signal: string | null,
+    spawnError: string,
+  ): Promise<JobOutcome> {
     this.ending = true;
     this.watchdog?.stop();
     if (this.metricsTimer !== null) this.clock.clearTimeout(this.metricsTimer);
@@ -221,7 +234,13 @@ export class JobRunner {
         ErrorCodes.RUNTIME_MISSING,
         `Could not run the container runtime "${this.spec.runtime.command}": ${spawnError}`,
       );
-      return { status: 'failed', exitCode: null, error: serializeError(error), progress: this.progress(), endedAt };
+      return {
+        status: 'failed',
+        exitCode: null,
+        error: serializeError(error),
+        progress: this.progress(),
+        endedAt,
+      };
     }
 
     // The runtime client's exit code is the container's, but OOM and a re-attached container's
@@ -231,7 +250,11 @@ export class JobRunner {
     // SIGKILLed (137) and not by us: ask the kernel whether it was the memory limit.
     const oomKilled =
       state?.oomKilled === true ||
-      (containerExit === 137 && !this.cancelled && !this.timedOut && state !== null && (await kernelLogShowsOom(state.id)));
+      (containerExit === 137 &&
+        !this.cancelled &&
+        !this.timedOut &&
+        state !== null &&
+        (await kernelLogShowsOom(state.id)));
     const classified = classifyExit({
       image: this.spec.image,
       exitCode: this.spec.mode === 'attach' ? (state?.exitCode ?? null) : containerExit,

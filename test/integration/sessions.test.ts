@@ -11,7 +11,12 @@ import type { ConfigInput } from '../../src/shared/config.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
 import { createSupervisor } from '../../src/supervisor/create.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
-import { captureContainerLog, crashScenario, normalizeStream, spawnSupervisorChild } from './helpers/crash.js';
+import {
+  captureContainerLog,
+  crashScenario,
+  normalizeStream,
+  spawnSupervisorChild,
+} from './helpers/crash.js';
 import { requireRuntime, skipNote } from './helpers/runtime.js';
 import { startStack, TEST_API_KEY, type Stack } from './helpers/stack.js';
 
@@ -22,7 +27,8 @@ const waitForEnd = (sup: Supervisor, jobId: string) =>
   new Promise<ReturnType<Supervisor['status']>>((resolve) => {
     const now = sup.status(jobId);
     if (['completed', 'failed', 'cancelled'].includes(now.status)) return resolve(now);
-    const on = (s: ReturnType<Supervisor['status']>) => s.jobId === jobId && (sup.off('job:end', on), resolve(s));
+    const on = (s: ReturnType<Supervisor['status']>) =>
+      s.jobId === jobId && (sup.off('job:end', on), resolve(s));
     sup.on('job:end', on);
   });
 
@@ -105,7 +111,9 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
     const jobId = String(started.jobId);
     await child.kill9();
     const spec = env.available ? env.spec : (undefined as never);
-    await execa(spec.command, [...spec.globalArgs, 'rm', '-f', '-t', '0', containerNameFor(jobId)], { reject: false });
+    await execa(spec.command, [...spec.globalArgs, 'rm', '-f', '-t', '0', containerNameFor(jobId)], {
+      reject: false,
+    });
     const sup = await createSupervisor(config, { env: apiEnv });
     try {
       // A container with our owner label that no job knows: reaped on the next start.
@@ -131,10 +139,20 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
       await sup.close();
       const again = await createSupervisor(config, { env: apiEnv });
       await again.close();
-      const ps = await execa(spec.command, [...spec.globalArgs, 'ps', '-a', '--filter', 'name=claude-pod-stray-test', '--format', '{{.Names}}']);
+      const ps = await execa(spec.command, [
+        ...spec.globalArgs,
+        'ps',
+        '-a',
+        '--filter',
+        'name=claude-pod-stray-test',
+        '--format',
+        '{{.Names}}',
+      ]);
       expect(String(ps.stdout).trim()).toBe('');
     } finally {
-      await execa(spec.command, [...spec.globalArgs, 'rm', '-f', '-t', '0', 'claude-pod-stray-test'], { reject: false });
+      await execa(spec.command, [...spec.globalArgs, 'rm', '-f', '-t', '0', 'claude-pod-stray-test'], {
+        reject: false,
+      });
     }
   });
 });
@@ -155,24 +173,38 @@ describe.skipIf(!env.available)(`sessions (real runtime and CLI)${skipNote(env)}
     const first = await sup.start({ prompt: `Remember the word PINEAPPLE. ${formatDirective('echo')}` });
     const one = await stack.waitForEnd(first.jobId);
     expect(one.status).toBe('completed');
-    const busy = await sup.start({ prompt: `slow ${formatDirective('slow-stream', { count: 10, delay: 200 })}`, sessionId: first.sessionId });
+    const busy = await sup.start({
+      prompt: `slow ${formatDirective('slow-stream', { count: 10, delay: 200 })}`,
+      sessionId: first.sessionId,
+    });
     await expect(sup.start({ prompt: 'again', sessionId: first.sessionId })).rejects.toMatchObject({
       code: ErrorCodes.SESSION_BUSY,
     });
     await stack.waitForEnd(busy.jobId);
-    const second = await sup.start({ prompt: `What was the word? ${formatDirective('multi-turn')}`, sessionId: first.sessionId });
+    const second = await sup.start({
+      prompt: `What was the word? ${formatDirective('multi-turn')}`,
+      sessionId: first.sessionId,
+    });
     const two = await stack.waitForEnd(second.jobId);
     expect(two.status).toBe('completed');
     expect(two.claude.sessionId).toBe(one.claude.sessionId);
     // The mock saw the earlier turns in the request that answered the second prompt.
     const earlier = /Earlier messages: (\d+)/.exec(two.claude.result ?? '');
     expect(Number(earlier?.[1])).toBeGreaterThanOrEqual(4);
-    const req = stack.mock.requests.filter((r) => JSON.stringify(r.body).includes('What was the word?')).pop();
+    const req = stack.mock.requests
+      .filter((r) => JSON.stringify(r.body).includes('What was the word?'))
+      .pop();
     expect(JSON.stringify(req?.body)).toContain('PINEAPPLE');
     // The CLI's own transcript of the session holds the first turn.
     const session = sup.sessions().find((s) => s.sessionId === first.sessionId)!;
     expect(session.messageCount).toBe(3);
-    const projects = join(stack.config.sessionsDir as string, first.sessionId, 'claude', 'projects', '-workspace');
+    const projects = join(
+      stack.config.sessionsDir as string,
+      first.sessionId,
+      'claude',
+      'projects',
+      '-workspace',
+    );
     const transcript = await readFile(join(projects, `${one.claude.sessionId}.jsonl`), 'utf8');
     expect(transcript).toContain('PINEAPPLE');
   });
@@ -180,7 +212,17 @@ describe.skipIf(!env.available)(`sessions (real runtime and CLI)${skipNote(env)}
   it('rejects hostile session ids and writes nothing outside the two directories', async () => {
     const sup = stack.supervisor;
     const before = await readdir(stack.dir, { recursive: true });
-    for (const id of ['../x', '/etc', 'a/b', '', 'x'.repeat(10 * 1024), 'a\0b', '..', '.', '../../../../tmp/evil']) {
+    for (const id of [
+      '../x',
+      '/etc',
+      'a/b',
+      '',
+      'x'.repeat(10 * 1024),
+      'a\0b',
+      '..',
+      '.',
+      '../../../../tmp/evil',
+    ]) {
       await expect(sup.start({ prompt: 'hi', sessionId: id })).rejects.toMatchObject({
         code: ErrorCodes.INVALID_SESSION_ID,
       });
@@ -188,29 +230,38 @@ describe.skipIf(!env.available)(`sessions (real runtime and CLI)${skipNote(env)}
     expect(await readdir(stack.dir, { recursive: true })).toEqual(before);
   });
 
-  it.each(['throw', 'exit'])('a worker that dies (%s) fails its job, removes its container, and the pool goes on', async (fault) => {
-    const sup = stack.supervisor;
-    const { jobId } = await sup.start({ prompt: `[[fault:${fault}]] ${formatDirective('slow-stream', { count: 40, delay: 200 })}` });
-    const final = await stack.waitForEnd(jobId);
-    expect(final.status).toBe('failed');
-    expect(final.errorCode).toBe(ErrorCodes.WORKER_CRASHED);
-    expect(await stack.containersLeft()).toEqual([]);
-    const next = await sup.start({ prompt: `after the fault ${formatDirective('echo')}` });
-    expect((await stack.waitForEnd(next.jobId)).status).toBe('completed');
-  });
+  it.each(['throw', 'exit'])(
+    'a worker that dies (%s) fails its job, removes its container, and the pool goes on',
+    async (fault) => {
+      const sup = stack.supervisor;
+      const { jobId } = await sup.start({
+        prompt: `[[fault:${fault}]] ${formatDirective('slow-stream', { count: 40, delay: 200 })}`,
+      });
+      const final = await stack.waitForEnd(jobId);
+      expect(final.status).toBe('failed');
+      expect(final.errorCode).toBe(ErrorCodes.WORKER_CRASHED);
+      expect(await stack.containersLeft()).toEqual([]);
+      const next = await sup.start({ prompt: `after the fault ${formatDirective('echo')}` });
+      expect((await stack.waitForEnd(next.jobId)).status).toBe('completed');
+    },
+  );
 
   it('cleanup removes idle sessions (state and the workspace we created), never a busy one', async () => {
     const sup = stack.supervisor;
     const idle = await sup.start({ prompt: `idle ${formatDirective('echo')}` });
     await stack.waitForEnd(idle.jobId);
-    const busy = await sup.start({ prompt: `busy ${formatDirective('slow-stream', { count: 30, delay: 200 })}` });
+    const busy = await sup.start({
+      prompt: `busy ${formatDirective('slow-stream', { count: 30, delay: 200 })}`,
+    });
     const workspace = sup.sessions().find((s) => s.sessionId === idle.sessionId)!.workspaceDir;
     const { removedSessions } = await sup.cleanup({ olderThanSeconds: 0 });
     expect(removedSessions).toContain(idle.sessionId);
     expect(removedSessions).not.toContain(busy.sessionId);
     expect(sup.sessions().map((s) => s.sessionId)).toContain(busy.sessionId);
     await expect(readdir(workspace)).rejects.toMatchObject({ code: 'ENOENT' });
-    await expect(readdir(join(stack.config.sessionsDir as string, idle.sessionId))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readdir(join(stack.config.sessionsDir as string, idle.sessionId))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     expect(() => sup.status(idle.jobId)).toThrow(expect.objectContaining({ code: ErrorCodes.JOB_NOT_FOUND }));
     await sup.cancel(busy.jobId);
   });
@@ -242,7 +293,9 @@ describe.skipIf(!env.available)(`notifications (real runtime and CLI)${skipNote(
       hooksToken: 'hooks-secret-token',
     });
     try {
-      const { jobId, sessionId } = await stack.supervisor.start({ prompt: `notify ${formatDirective('echo', { text: 'All done here.' })}` });
+      const { jobId, sessionId } = await stack.supervisor.start({
+        prompt: `notify ${formatDirective('echo', { text: 'All done here.' })}`,
+      });
       await stack.waitForEnd(jobId);
       const deadline = Date.now() + 60_000;
       while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

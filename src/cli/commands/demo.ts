@@ -80,7 +80,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     const written = workspace ? await readFile(join(workspace, FILE), 'utf8').catch(() => null) : null;
     say(`Claude's result: ${final.claude.result ?? '(none)'}`);
-    say(`turns ${final.claude.numTurns}, cost $${final.claude.costUsd ?? 0}, output ${final.outputSize} bytes`);
+    say(
+      `turns ${final.claude.numTurns}, cost $${final.claude.costUsd ?? 0}, output ${final.outputSize} bytes`,
+    );
     if (written === null) {
       say(`the job completed but ${FILE} is not in the workspace ${workspace}`);
       return 1;
@@ -108,7 +110,11 @@ function progressLine(s: JobStatus): string {
 
 function summarizeEvent(line: string): string {
   try {
-    const e = JSON.parse(line) as { type?: string; subtype?: string; message?: { content?: Array<{ type?: string; name?: string; text?: string }> } };
+    const e = JSON.parse(line) as {
+      type?: string;
+      subtype?: string;
+      message?: { content?: Array<{ type?: string; name?: string; text?: string }> };
+    };
     const block = e.message?.content?.[0];
     if (e.type === 'assistant' && block?.type === 'tool_use') return `tool ${block.name}`;
     if (e.type === 'assistant' && block?.type === 'text') return `says: ${String(block.text).slice(0, 60)}`;

@@ -31,8 +31,10 @@ export async function spawnSupervisorChild(config: object, prompt: string, env: 
   );
   const lines: Array<Record<string, unknown>> = [];
   let pending = '';
-  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> =
-    [];
+  const waiters: Array<{
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
   child.stdout!.on('data', (chunk: Buffer) => {
     pending += chunk.toString();
     let nl;
@@ -55,7 +57,9 @@ export async function spawnSupervisorChild(config: object, prompt: string, env: 
       const found = lines.find(pred);
       if (found) return res(found);
       waiters.push({ pred, resolve: res });
-      void child.then((r) => rej(new Error(`supervisor child exited (${r.exitCode}): ${stderr.slice(-2000)}`)));
+      void child.then((r) =>
+        rej(new Error(`supervisor child exited (${r.exitCode}): ${stderr.slice(-2000)}`)),
+      );
     });
   return {
     child,
@@ -92,7 +96,8 @@ export function captureContainerLog(rt: RuntimeSpec, name: string): Promise<Buff
 
 /** Stream-json with the CLI's per-run random fields (uuids, ids, times) blanked out. */
 export function normalizeStream(text: string): string[] {
-  const volatile = /^(uuid|session_id|timestamp|.*_ms|.*_at|duration.*|total_cost_usd|cost.*|request_id|.*Ms)$/i;
+  const volatile =
+    /^(uuid|session_id|timestamp|.*_ms|.*_at|duration.*|total_cost_usd|cost.*|request_id|.*Ms)$/i;
   const scrub = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(scrub);
     if (v && typeof v === 'object') {
@@ -110,7 +115,11 @@ export function normalizeStream(text: string): string[] {
     .map((line) => {
       try {
         const e = JSON.parse(line) as Record<string, unknown>;
-        return JSON.stringify({ type: e.type, subtype: e.subtype, message: scrub((e.message as { content?: unknown })?.content) });
+        return JSON.stringify({
+          type: e.type,
+          subtype: e.subtype,
+          message: scrub((e.message as { content?: unknown })?.content),
+        });
       } catch {
         return line;
       }

@@ -62,7 +62,10 @@ describe('config', () => {
   });
 
   it('exports a JSON schema with every key', () => {
-    const schema = configJsonSchema() as { properties: Record<string, unknown>; additionalProperties: unknown };
+    const schema = configJsonSchema() as {
+      properties: Record<string, unknown>;
+      additionalProperties: unknown;
+    };
     for (const key of Object.keys(seedExample)) expect(schema.properties).toHaveProperty(key);
     expect(schema.additionalProperties).toBe(false);
   });

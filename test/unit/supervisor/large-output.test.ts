@@ -57,7 +57,9 @@ describe('large output through the worker (fake runtime)', () => {
     expect(hash.digest('hex')).toBe(expected);
     // The main thread never held the output: its heap grew far less than the 50 MB that passed.
     expect(heapPeak - heapBefore).toBeLessThan(20 * 1024 * 1024);
-    const onDisk = await readFile(join(stack.dir, 'sessions', final.sessionId, 'jobs', jobId, 'output.jsonl'));
+    const onDisk = await readFile(
+      join(stack.dir, 'sessions', final.sessionId, 'jobs', jobId, 'output.jsonl'),
+    );
     expect(onDisk.length).toBe(final.outputSize);
   });
 });

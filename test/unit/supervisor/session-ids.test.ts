@@ -15,11 +15,15 @@ describe('session ids', () => {
     ['a\\b'],
     ['a b'],
   ])('rejects %j with INVALID_SESSION_ID', (id) => {
-    expect(() => validateSessionId(id)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_SESSION_ID }));
+    expect(() => validateSessionId(id)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_SESSION_ID }),
+    );
   });
 
   it('rejects non-strings', () => {
-    expect(() => validateSessionId(42)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_SESSION_ID }));
+    expect(() => validateSessionId(42)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_SESSION_ID }),
+    );
   });
 
   it('accepts generated and ordinary ids', () => {

@@ -1,0 +1,143 @@
+/**
+ * A supervisor wired to the fake container runtime (test/fixtures/fake-runtime.mjs): the same
+ * supervisor, pool, worker and JobRunner code as production; only the runtime command differs.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RuntimeInfo } from '../src/runtime/runtime-info.js';
+import type { ApiGate } from '../src/supervisor/api-gate.js';
+import { createSupervisor } from '../src/supervisor/create.js';
+import type { JobStatus } from '../src/supervisor/job-view.js';
+import type { Supervisor } from '../src/supervisor/supervisor.js';
+
+export const FAKE_RUNTIME = resolve('test/fixtures/fake-runtime.mjs');
+/** Recorded stream-json: assistant text, tool_use with a 43 KB input, tool_results up to 94 KB. LF only. */
+export const DEFAULT_STREAM = resolve('test/fixtures/streams/tool-use.jsonl');
+
+export type JobMode = 'worker' | 'inline';
+
+export const fakeRuntimeInfo = (): RuntimeInfo => ({
+  kind: 'podman',
+  command: FAKE_RUNTIME,
+  version: 'fake',
+  ociRuntime: null,
+  rootless: true,
+  cgroupVersion: 'v2',
+  logDriver: 'k8s-file',
+  globalArgs: [],
+});
+
+/** No model API behind the fake runtime: a gate that hands out inert tokens. */
+export const inertApiGate = (): ApiGate => ({
+  grant: async () => ({ socketDir: tmpdir(), token: 'bench-token', kind: 'api-key' }),
+  reattach: async () => undefined,
+  revoke: async () => undefined,
+  close: async () => undefined,
+});
+
+/** What the fake "container" prints: FAKE_* variables, read by the runtime client from its env. */
+export interface FakeLoad {
+  stream: string;
+  totalBytes: number;
+  /** Bytes per second per job; null = full speed (no rate limit). */
+  rateBytesPerSec: number | null;
+}
+
+export interface FakeStack {
+  sup: Supervisor;
+  dir: string;
+  waitForEnd(jobId: string): Promise<JobStatus>;
+  outputPath(jobId: string): string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Sets the FAKE_* environment (workers copy process.env when they are created, and the runtime
+ * client inherits it), creates a supervisor on temp directories and undoes both on dispose.
+ */
+export async function fakeStack(opts: {
+  mode: JobMode;
+  jobs: number;
+  load: FakeLoad;
+  metricsIntervalSeconds: number;
+}): Promise<FakeStack> {
+  const dir = await mkdtemp(join(tmpdir(), 'claude-pod-bench-'));
+  const restoreEnv = setEnv({
+    FAKE_RUNTIME_STATE: join(dir, 'runtime-state'),
+    FAKE_STREAM: opts.load.stream,
+    FAKE_TOTAL_BYTES: String(opts.load.totalBytes),
+    FAKE_RATE_BYTES_PER_SEC: opts.load.rateBytesPerSec === null ? undefined : String(opts.load.rateBytesPerSec),
+    FAKE_CHUNK_BYTES: undefined,
+    FAKE_HOLD_MS: undefined,
+    FAKE_STALL_MS: undefined,
+  });
+  let sup: Supervisor;
+  try {
+    sup = await createSupervisor(
+      {
+        sessionsDir: join(dir, 'sessions'),
+        workspacesDir: join(dir, 'workspaces'),
+        maxConcurrentJobs: Math.max(1, opts.jobs),
+        maxOutputSize: 0,
+        metricsIntervalSeconds: opts.metricsIntervalSeconds,
+        sessionIdleTimeout: 0,
+        startupTimeout: 120,
+        idleTimeout: 120,
+      },
+      {
+        runtime: fakeRuntimeInfo(),
+        apiGate: inertApiGate(),
+        skipRecovery: true,
+        ...(opts.mode === 'inline' ? { inlineJobsForBenchmark: true } : {}),
+      },
+    );
+  } catch (error) {
+    restoreEnv();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    sup,
+    dir,
+    waitForEnd: (jobId) => waitForEnd(sup, jobId),
+    outputPath: (jobId) => sup.registryState.jobs[jobId]!.outputPath,
+    async dispose() {
+      try {
+        await sup.close({ cancelRunning: true });
+      } finally {
+        restoreEnv();
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export function waitForEnd(sup: Supervisor, jobId: string): Promise<JobStatus> {
+  return new Promise((resolveEnd) => {
+    const now = sup.status(jobId);
+    if (['completed', 'failed', 'cancelled'].includes(now.status)) return resolveEnd(now);
+    const on = (s: JobStatus) => {
+      if (s.jobId !== jobId) return;
+      sup.off('job:end', on);
+      resolveEnd(s);
+    };
+    sup.on('job:end', on);
+  });
+}
+
+/** Sets (or, for undefined, deletes) environment variables; returns a function that restores them. */
+export function setEnv(vars: Record<string, string | undefined>): () => void {
+  const before = new Map<string, string | undefined>();
+  for (const [key, value] of Object.entries(vars)) {
+    before.set(key, process.env[key]);
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  return () => {
+    for (const [key, value] of before) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}
