@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../src/runtime/runtime-info.js';
 import type { ApiGate } from '../src/supervisor/api-gate.js';
-import { createSupervisor } from '../src/supervisor/create.js';
 import type { JobStatus } from '../src/supervisor/job-view.js';
 import type { Supervisor } from '../src/supervisor/supervisor.js';
+import type { Impl } from './impl.js';
 
 export const FAKE_RUNTIME = resolve('test/fixtures/fake-runtime.mjs');
 /** Recorded stream-json: assistant text, tool_use with a 43 KB input, tool_results up to 94 KB. LF only. */
@@ -57,6 +57,7 @@ export interface FakeStack {
  * client inherits it), creates a supervisor on temp directories and undoes both on dispose.
  */
 export async function fakeStack(opts: {
+  impl: Impl;
   mode: JobMode;
   jobs: number;
   load: FakeLoad;
@@ -74,7 +75,7 @@ export async function fakeStack(opts: {
   });
   let sup: Supervisor;
   try {
-    sup = await createSupervisor(
+    sup = await opts.impl.createSupervisor(
       {
         sessionsDir: join(dir, 'sessions'),
         workspacesDir: join(dir, 'workspaces'),

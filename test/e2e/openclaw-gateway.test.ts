@@ -7,7 +7,7 @@
  * fails the file; elsewhere the suite is skipped with the reason in its title.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -76,6 +76,9 @@ describe.skipIf(!runtime.available)(`claude-code plugin in a real OpenClaw gatew
       const result = await call('claude_code_status', { job_id: jobId });
       const status = String(result.details.status);
       if (until(status)) return result;
+      if (status !== 'pending' && status !== 'running') {
+        throw new Error(`job ${jobId} ended as ${status}, not as expected: ${result.content[0]?.text}`);
+      }
       if (Date.now() > deadline) throw new Error(`job ${jobId} still ${status}: ${result.content[0]?.text}`);
       await new Promise((r) => setTimeout(r, 400));
     }
@@ -129,6 +132,8 @@ describe.skipIf(!runtime.available)(`claude-code plugin in a real OpenClaw gatew
     oc = await ensureOpenclawEnv();
     mark('openclaw env');
     root = await mkdtemp(join(tmpdir(), 'claude-pod-e2e-'));
+    // mkdtemp makes it 0700; with a rootful runtime the container's user must reach the workspaces.
+    await chmod(root, 0o755);
     sessionsDir = join(root, 'claude-sessions');
     // The plugin as users get it: built, packed, nothing from this checkout's node_modules.
     await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
