@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerNameFor } from '../../src/runtime/labels.js';
 import { formatDirective } from '../../src/mock-api/index.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
 import { createSupervisor } from '../../src/supervisor/create.js';
@@ -76,7 +78,20 @@ describe.skipIf(!env.available)(
         };
         sup.on('job:progress', check);
       });
-      const cancelled = await sup.cancel(jobId);
+      // While it runs: the container holds a capability token, never the host's key.
+    const rt = env.available ? env.spec : (undefined as never);
+    const inspected = await execa(rt.command, [
+      ...rt.globalArgs,
+      'container',
+      'inspect',
+      '--format',
+      '{{json .Config.Env}} {{.HostConfig.NetworkMode}}',
+      containerNameFor(jobId),
+    ]);
+    expect(inspected.stdout).not.toContain(TEST_API_KEY);
+    expect(inspected.stdout).toMatch(/"ANTHROPIC_API_KEY=[A-Za-z0-9_-]{20,}"/);
+    expect(inspected.stdout.trim().endsWith(' none')).toBe(true);
+    const cancelled = await sup.cancel(jobId);
       expect(cancelled.status).toBe('cancelled');
       expect(cancelled.errorCode).toBe(ErrorCodes.CANCELLED);
       const page = await sup.output(jobId);
