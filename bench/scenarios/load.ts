@@ -11,6 +11,7 @@ import type { Impl } from '../impl.js';
 import { startGatewayProbe, type GatewayProbeResult } from '../gateway-probe.js';
 import { forceGc, startMemorySampler } from '../memory.js';
 import { MiB, round } from '../stats.js';
+import { startWindowProfiler, type ProfileSummary, type WindowProfiler } from '../window-profiler.js';
 
 export interface LoadScenario {
   mode: JobMode;
@@ -28,6 +29,8 @@ export interface LoadScenario {
   metricsIntervalSeconds: number;
   /** Force a GC this often during the run and record the live heap (memory scenarios only). */
   liveHeapEveryMs?: number;
+  /** Write a main-thread CPU profile of the measurement window here. */
+  cpuProfileDir?: string;
 }
 
 export interface LoadResult {
@@ -53,6 +56,7 @@ export interface LoadResult {
     rssPeakDeltaMiB: number;
   };
   accuracy: { jobs: number; identical: number; completed: number; problems: string[] };
+  profile?: ProfileSummary;
 }
 
 const RAMP_TIMEOUT_MS = 120_000;
@@ -106,6 +110,10 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     const ends = jobIds.map((id) => stack.waitForEnd(id));
     const status = () => sup.status(jobIds[Math.floor(Math.random() * jobIds.length)]!);
 
+    let profiler: WindowProfiler | null = null;
+    const profile = async () => {
+      if (s.cpuProfileDir) profiler = await startWindowProfiler(s.cpuProfileDir, scenarioName(s));
+    };
     let probe: GatewayProbeResult;
     let rampMs: number;
     let windowBytes: number;
@@ -114,11 +122,13 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
       await withTimeout(allHaveOutput, RAMP_TIMEOUT_MS, `jobs to produce output (${withOutput.size}/${s.jobs})`);
       rampMs = performance.now() - t0;
       const bytes0 = outputTotal();
+      await profile();
       const gateway = startGatewayProbe({ status });
       await Promise.race([sleep(s.steadyMs), firstEnded]);
       probe = gateway.stop();
       windowBytes = outputTotal() - bytes0;
     } else {
+      await profile();
       const gateway = startGatewayProbe({ status });
       const bytes0 = outputTotal();
       void allHaveOutput.then(() => (rampMsFull = performance.now() - t0));
@@ -128,6 +138,7 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
       rampMs = rampMsFull;
       windowBytes = outputTotal() - bytes0;
     }
+    const profileSummary = profiler ? await (profiler as WindowProfiler).stop() : undefined;
     const finals = await Promise.all(ends);
     sup.off('job:progress', onProgress);
     sup.off('job:end', onEnd);
@@ -168,10 +179,16 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
         completed: finals.filter((f) => f.status === 'completed').length,
         problems: problems.slice(0, 10),
       },
+      ...(profileSummary ? { profile: profileSummary } : {}),
     };
   } finally {
     await stack.dispose();
   }
+}
+
+export function scenarioName(s: Pick<LoadScenario, 'mode' | 'jobs' | 'rateBytesPerSec'>): string {
+  const rate = s.rateBytesPerSec === null ? 'full' : `${round(s.rateBytesPerSec / MiB, 2)}MiBps`;
+  return `${s.mode}-${s.jobs}x-${rate}`;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -10,6 +10,12 @@ const COMMANDS: Record<string, string> = {
   setup: 'Install the container runtime if needed and build the agent image (idempotent)',
   doctor: 'Check the runtime, the image, enforced limits, auth and directories',
   demo: 'Run a short demonstration job end to end',
+  run: 'Start a job ("<prompt>" [--session ID] [--detach]) and follow its output to the end',
+  status: 'Show one job (JOB_ID) or all jobs',
+  output: "Print a job's output (JOB_ID [--offset N] [--limit N])",
+  cancel: 'Cancel a job (JOB_ID)',
+  sessions: 'List sessions',
+  cleanup: 'Remove idle sessions ([--older-than SECONDS])',
 };
 
 interface CommandModule {
@@ -27,6 +33,8 @@ function usage(): string {
     'Options:',
     '  -h, --help     Show this help (or `claude-pod <command> --help`)',
     '  -v, --version  Print the version',
+    '',
+    'Job commands take --config FILE (plugin config or a whole openclaw.json) and --json.',
   ].join('\n');
 }
 
