@@ -62,16 +62,28 @@ export async function run(argv: string[]): Promise<number> {
     say(`image ${config.image}, runtime ${supervisor.runtime.kind} ${supervisor.runtime.version}`);
     const { jobId, sessionId } = await supervisor.start({ prompt });
     say(`started job ${jobId} in session ${sessionId}`);
-    let last = '';
+    // Live progress: each new stream-json event, summarised, as the worker writes it.
+    let offset = 0;
+    let reading = Promise.resolve();
+    const follow = () =>
+      (reading = reading.then(async () => {
+        for (;;) {
+          const page = await supervisor.output(jobId, { offset, limit: 256 * 1024 });
+          const complete = page.content.slice(0, page.content.lastIndexOf('\n') + 1);
+          for (const line of complete.split('\n').filter(Boolean)) say(`  ${summarizeEvent(line)}`);
+          offset += Buffer.byteLength(complete);
+          if (!page.hasMore || complete.length === 0) return;
+        }
+      }));
     supervisor.on('job:progress', (s) => {
       if (s.jobId !== jobId) return;
-      const line = progressLine(s);
-      if (line !== last) say(line);
-      last = line;
+      say(progressLine(s));
+      void follow();
     });
     const final = await new Promise<JobStatus>((resolve) => {
       supervisor.on('job:end', (s) => s.jobId === jobId && resolve(s));
     });
+    await follow();
     say(progressLine(final));
     const workspace = supervisor.sessions().find((s) => s.sessionId === sessionId)?.workspaceDir;
     if (final.status !== 'completed') {
@@ -103,9 +115,7 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function progressLine(s: JobStatus): string {
-  const tail = s.tailOutput.split('\n').filter(Boolean).pop() ?? '';
-  const event = summarizeEvent(tail);
-  return `[${s.status}] ${s.elapsedSeconds.toFixed(1)}s, ${s.outputSize} bytes, ${s.activityState}${event ? ` — ${event}` : ''}`;
+  return `[${s.status}] ${s.elapsedSeconds.toFixed(1)}s, ${s.outputSize} bytes of output, ${s.activityState}`;
 }
 
 function summarizeEvent(line: string): string {
@@ -113,14 +123,26 @@ function summarizeEvent(line: string): string {
     const e = JSON.parse(line) as {
       type?: string;
       subtype?: string;
-      message?: { content?: Array<{ type?: string; name?: string; text?: string }> };
+      model?: string;
+      result?: string;
+      message?: {
+        content?: Array<{ type?: string; name?: string; text?: string; input?: unknown; content?: unknown }>;
+      };
     };
     const block = e.message?.content?.[0];
-    if (e.type === 'assistant' && block?.type === 'tool_use') return `tool ${block.name}`;
-    if (e.type === 'assistant' && block?.type === 'text') return `says: ${String(block.text).slice(0, 60)}`;
+    if (e.type === 'system' && e.subtype === 'init') return `Claude Code started (model ${e.model ?? '?'})`;
+    if (e.type === 'assistant' && block?.type === 'tool_use') {
+      return `tool call: ${block.name} ${JSON.stringify(block.input).slice(0, 100)}`;
+    }
+    if (e.type === 'assistant' && block?.type === 'text')
+      return `Claude says: ${String(block.text).slice(0, 100)}`;
+    if (e.type === 'user' && block?.type === 'tool_result') {
+      return `tool result: ${JSON.stringify(block.content).slice(0, 100)}`;
+    }
+    if (e.type === 'result') return `result (${e.subtype}): ${String(e.result).slice(0, 100)}`;
     return [e.type, e.subtype].filter(Boolean).join('/');
   } catch {
-    return '';
+    return line.slice(0, 100);
   }
 }
 
