@@ -1,4 +1,4 @@
-import { assertNever, type JobOutcome, type JobSpec, type SupervisorMessage } from '../shared/protocol.js';
+import type { JobOutcome, JobSpec, SupervisorMessage } from '../shared/protocol.js';
 import { JobRunner } from '../workers/job-runner.js';
 import type { JobPoolLike, SubmittedJob } from './pool.js';
 
@@ -45,19 +45,7 @@ export class InlineJobPool implements JobPoolLike {
       if (this.running < this.size) begin();
       else this.queue.push(begin);
     });
-    const send = (message: SupervisorMessage) => {
-      if (!runner) return;
-      switch (message.type) {
-        case 'cancel':
-          void runner.cancel();
-          break;
-        case 'detach':
-          runner.detach();
-          break;
-        default:
-          assertNever(message, 'supervisor message');
-      }
-    };
+    const send = (message: SupervisorMessage) => runner?.handle(message);
     return { done, send };
   }
 

@@ -3,12 +3,14 @@ import { inspectContainer, removeContainer, sampleStats, signalContainer } from 
 import { kernelLogShowsOom } from '../runtime/kernel-oom.js';
 import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
 import {
+  assertNever,
   emptyClaudeReport,
   type ActivityState,
   type JobMetrics,
   type JobOutcome,
   type JobProgress,
   type JobSpec,
+  type SupervisorMessage,
   type WorkerMessage,
 } from '../shared/protocol.js';
 import { applyEvent } from './claude-report.js';
@@ -110,6 +112,20 @@ export class JobRunner {
       result.signal ?? null,
       result.failed && result.exitCode === undefined ? String(result.shortMessage ?? '') : '',
     );
+  }
+
+  /** A message from the supervisor. */
+  handle(message: SupervisorMessage): void {
+    switch (message.type) {
+      case 'cancel':
+        void this.cancel();
+        break;
+      case 'detach':
+        this.detach();
+        break;
+      default:
+        assertNever(message, 'supervisor message');
+    }
   }
 
   /** SIGINT to Claude Code, a grace period, then the container is killed and removed. */

@@ -5,7 +5,6 @@
  */
 import { serializeError } from '../shared/errors.js';
 import {
-  assertNever,
   jobSpecSchema,
   supervisorMessageSchema,
   type JobOutcome,
@@ -26,17 +25,7 @@ export default async function runJob(task: JobTask): Promise<JobOutcome> {
       post({ type: 'log', jobId: spec.jobId, level: 'error', msg: 'invalid message from supervisor' });
       return;
     }
-    const message = parsed.data;
-    switch (message.type) {
-      case 'cancel':
-        void runner.cancel();
-        break;
-      case 'detach':
-        runner.detach();
-        break;
-      default:
-        assertNever(message, 'supervisor message');
-    }
+    runner.handle(parsed.data);
   };
   port.on('message', onMessage);
   injectFaultForTests(spec.runArgs, post, spec.jobId);

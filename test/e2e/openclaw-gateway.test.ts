@@ -24,6 +24,8 @@ const repoRoot = resolve(import.meta.dirname, '../..');
 const TOOL_NAMES = claudeCodeTools.map((t) => t.name);
 const GATEWAY_TOKEN = 'e2e-gateway-token-0123456789abcdef';
 const HOOKS_TOKEN = 'e2e-hooks-token-fedcba9876543210';
+/** The key the jobs' requests carry (through the host-side proxy); the gateway's own turns use another. */
+const CLAUDE_KEY = 'claude-pod-e2e-key';
 
 const runtime = await requireRuntime();
 
@@ -146,7 +148,7 @@ describe.skipIf(!runtime.available)(`claude-code plugin in a real OpenClaw gatew
       oc,
       port: await freePort(),
       gatewayToken: GATEWAY_TOKEN,
-      env: { ANTHROPIC_API_KEY: 'claude-pod-e2e-key', CLAUDE_POD_LOG_LEVEL: 'debug' },
+      env: { ANTHROPIC_API_KEY: CLAUDE_KEY, CLAUDE_POD_LOG_LEVEL: 'debug' },
     });
     await gateway.init();
   });
@@ -339,6 +341,22 @@ describe.skipIf(!runtime.available)(`claude-code plugin in a real OpenClaw gatew
     expect(events.filter((e) => e.type === 'result')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'system')).toHaveLength(1);
     expect(output.text.endsWith('\n')).toBe(true);
+  });
+
+  it('delivers every notification, one interrupted by the restart included, once per job', async () => {
+    const jobs = Object.keys(
+      (JSON.parse(await readFile(join(sessionsDir, 'registry.json'), 'utf8')) as { jobs: object }).jobs,
+    );
+    expect(jobs).toHaveLength(3);
+    for (const jobId of jobs) {
+      await waitUntil(`the notification of ${jobId}`, async () => (await registryJob(jobId))?.notified);
+    }
+    // The cancelled job's notification hit the draining gateway and was re-sent by the restarted one.
+    const turns = (needle: string) =>
+      mock.messageRequests().filter((r) => JSON.stringify(r.body).includes(needle) && r.headers['x-api-key'] !== CLAUDE_KEY);
+    await mock.waitForRequest((r) => JSON.stringify(r.body).includes('cancelled after'), 60_000);
+    for (const jobId of jobs) expect(turns(`Claude Code job ${jobId} `).length, jobId).toBeGreaterThanOrEqual(1);
+    mark('all notified');
   });
 
   it("grades every result the way OpenClaw does and matches each tool's outputSchema", async () => {
