@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { FAKE_RUNTIME } from './fake-stack.js';
+import { generatorCommand, type LoadGenerator } from './fake-stack.js';
 
 export interface ExpectedOutput {
   bytes: number;
@@ -19,25 +19,26 @@ export interface ExpectedOutput {
 
 const cache = new Map<string, Promise<ExpectedOutput>>();
 
-export function expectedOutput(stream: string, totalBytes: number): Promise<ExpectedOutput> {
-  const key = `${stream}\0${totalBytes}`;
+export function expectedOutput(generator: LoadGenerator, stream: string, totalBytes: number): Promise<ExpectedOutput> {
+  const key = `${generator}\0${stream}\0${totalBytes}`;
   let entry = cache.get(key);
   if (!entry) {
-    entry = referenceRun(stream, totalBytes);
+    entry = referenceRun(generator, stream, totalBytes);
     cache.set(key, entry);
   }
   return entry;
 }
 
-async function referenceRun(stream: string, totalBytes: number): Promise<ExpectedOutput> {
+async function referenceRun(generator: LoadGenerator, stream: string, totalBytes: number): Promise<ExpectedOutput> {
   const state = await mkdtemp(join(tmpdir(), 'claude-pod-bench-ref-'));
   try {
     const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
       FAKE_RUNTIME_STATE: state,
       FAKE_STREAM: stream,
       FAKE_TOTAL_BYTES: String(totalBytes),
     };
-    const child = execa(FAKE_RUNTIME, ['run', '--rm', '--name', 'reference', 'bench-image', 'claude'], {
+    const child = execa(generatorCommand(generator), ['run', '--rm', '--name', 'reference', 'bench-image', 'claude'], {
       env,
       extendEnv: false,
       buffer: false,

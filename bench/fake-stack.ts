@@ -11,15 +11,29 @@ import type { JobStatus } from '../src/supervisor/job-view.js';
 import type { Supervisor } from '../src/supervisor/supervisor.js';
 import type { Impl } from './impl.js';
 
+/**
+ * The load generators, both stand-ins for `podman`:
+ * - `light` (default): bench/load-generator — `run` is one process streaming straight to the
+ *   supervisor's pipe, the other verbs are sh; cheap enough for 64 jobs on 2 cores.
+ * - `fixture`: test/fixtures/fake-runtime.mjs — a detached "container" process writing a log that
+ *   the `run` client polls and copies, like podman's conmon; about three times the CPU per job.
+ * Both print the same bytes for the same FAKE_* settings.
+ */
+export type LoadGenerator = 'light' | 'fixture';
+
 export const FAKE_RUNTIME = resolve('test/fixtures/fake-runtime.mjs');
+export const LIGHT_RUNTIME = resolve('bench/load-generator/podman.sh');
+
+export const generatorCommand = (generator: LoadGenerator): string =>
+  generator === 'light' ? LIGHT_RUNTIME : FAKE_RUNTIME;
 /** Recorded stream-json: assistant text, tool_use with a 43 KB input, tool_results up to 94 KB. LF only. */
 export const DEFAULT_STREAM = resolve('test/fixtures/streams/tool-use.jsonl');
 
 export type JobMode = 'worker' | 'inline';
 
-export const fakeRuntimeInfo = (): RuntimeInfo => ({
+export const fakeRuntimeInfo = (generator: LoadGenerator): RuntimeInfo => ({
   kind: 'podman',
-  command: FAKE_RUNTIME,
+  command: generatorCommand(generator),
   version: 'fake',
   ociRuntime: null,
   rootless: true,
@@ -58,6 +72,7 @@ export interface FakeStack {
  */
 export async function fakeStack(opts: {
   impl: Impl;
+  generator: LoadGenerator;
   mode: JobMode;
   jobs: number;
   load: FakeLoad;
@@ -87,7 +102,7 @@ export async function fakeStack(opts: {
         idleTimeout: 120,
       },
       {
-        runtime: fakeRuntimeInfo(),
+        runtime: fakeRuntimeInfo(opts.generator),
         apiGate: inertApiGate(),
         skipRecovery: true,
         ...(opts.mode === 'inline' ? { inlineJobsForBenchmark: true } : {}),

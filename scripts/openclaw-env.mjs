@@ -41,7 +41,9 @@ export async function ensureOpenclawEnv(opts = {}) {
   const openclawVersion = opts.openclawVersion ?? OPENCLAW_VERSION;
   const log = opts.log ?? ((msg) => process.stderr.write(`[openclaw-env] ${msg}\n`));
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`openclaw-env: only linux-x64 is supported (this is ${process.platform}-${process.arch})`);
+    throw new Error(
+      `openclaw-env: only linux-x64 is supported (this is ${process.platform}-${process.arch})`,
+    );
   }
   await mkdir(cacheDir, { recursive: true });
 
@@ -87,7 +89,9 @@ export async function ensureOpenclawEnv(opts = {}) {
       { cwd: tmp, env: env(), maxBuffer: 64 * 1024 * 1024 },
     );
   });
-  const pkg = JSON.parse(await readFile(join(openclawDir, 'node_modules', 'openclaw', 'package.json'), 'utf8'));
+  const pkg = JSON.parse(
+    await readFile(join(openclawDir, 'node_modules', 'openclaw', 'package.json'), 'utf8'),
+  );
   const binEntry = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.openclaw;
   if (!binEntry) throw new Error('openclaw-env: the openclaw package declares no "openclaw" bin');
   const openclawBin = join(openclawDir, 'node_modules', 'openclaw', binEntry);

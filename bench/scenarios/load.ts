@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { JobStatus } from '../../src/supervisor/job-view.js';
 import { expectedOutput, hashFile } from '../expected-output.js';
-import { fakeStack, type JobMode } from '../fake-stack.js';
+import { fakeStack, type JobMode, type LoadGenerator } from '../fake-stack.js';
 import type { Impl } from '../impl.js';
 import { startGatewayProbe, type GatewayProbeResult } from '../gateway-probe.js';
 import { forceGc, startMemorySampler } from '../memory.js';
@@ -15,6 +15,7 @@ import { startWindowProfiler, type ProfileSummary, type WindowProfiler } from '.
 
 export interface LoadScenario {
   mode: JobMode;
+  generator: LoadGenerator;
   jobs: number;
   /** Per job; null = full speed. */
   rateBytesPerSec: number | null;
@@ -62,9 +63,10 @@ export interface LoadResult {
 const RAMP_TIMEOUT_MS = 120_000;
 
 export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<LoadResult> {
-  const expected = await expectedOutput(s.stream, s.bytesPerJob);
+  const expected = await expectedOutput(s.generator, s.stream, s.bytesPerJob);
   const stack = await fakeStack({
     impl,
+    generator: s.generator,
     mode: s.mode,
     jobs: s.jobs,
     load: { stream: s.stream, totalBytes: s.bytesPerJob, rateBytesPerSec: s.rateBytesPerSec },

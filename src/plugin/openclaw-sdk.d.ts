@@ -4,5 +4,7 @@
  * 2026.9.6 `definePluginEntry` returns the entry with a normalized `configSchema`).
  */
 declare module 'openclaw/plugin-sdk/plugin-entry' {
-  export function definePluginEntry<T extends { id: string; name: string; description: string }>(options: T): T;
+  export function definePluginEntry<T extends { id: string; name: string; description: string }>(
+    options: T,
+  ): T;
 }

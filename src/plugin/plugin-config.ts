@@ -24,13 +24,15 @@ export function resolvePluginConfig(
   const hooksOn = hooks?.enabled === true && typeof hooks.token === 'string' && hooks.token.length > 0;
   if ((input.hooksToken === undefined || input.hooksToken === '') && hooksOn) input.hooksToken = hooks.token;
   const url = input.notifyWebhookUrl;
-  if ((url === undefined || url === SEED_DEFAULT_WEBHOOK_URL) && gateway) input.notifyWebhookUrl = gatewayHookUrl(gateway);
+  if ((url === undefined || url === SEED_DEFAULT_WEBHOOK_URL) && gateway)
+    input.notifyWebhookUrl = gatewayHookUrl(gateway);
   return parseConfig(input);
 }
 
 export function gatewayHookUrl(gateway: GatewayConfigView): string {
   const port = typeof gateway.gateway?.port === 'number' ? gateway.gateway.port : DEFAULT_GATEWAY_PORT;
-  const raw = typeof gateway.hooks?.path === 'string' && gateway.hooks.path ? gateway.hooks.path : DEFAULT_HOOKS_PATH;
+  const raw =
+    typeof gateway.hooks?.path === 'string' && gateway.hooks.path ? gateway.hooks.path : DEFAULT_HOOKS_PATH;
   const path = `/${raw.replace(/^\/+|\/+$/g, '')}`;
   // 127.0.0.1, not localhost: the gateway binds IPv4 loopback and `localhost` may resolve to ::1 first.
   return `http://127.0.0.1:${port}${path}/agent`;

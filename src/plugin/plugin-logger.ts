@@ -11,14 +11,26 @@ const LEVELS: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
 };
 
 /** Never forwarded: the gateway's log is not a place for credentials. */
-const REDACT = ['hooksToken', 'token', 'apiKey', 'authorization', '*.hooksToken', '*.token', '*.apiKey', '*.authorization'];
+const REDACT = [
+  'hooksToken',
+  'token',
+  'apiKey',
+  'authorization',
+  '*.hooksToken',
+  '*.token',
+  '*.apiKey',
+  '*.authorization',
+];
 
 /**
  * A pino logger (what the library takes) that writes through the gateway's plugin logger, so
  * claude-pod's lines land in the gateway log with its level and prefix. Fields other than the
  * message are appended as compact JSON.
  */
-export function gatewayLogger(target: PluginLogger, level = process.env.CLAUDE_POD_LOG_LEVEL ?? 'info'): Logger {
+export function gatewayLogger(
+  target: PluginLogger,
+  level = process.env.CLAUDE_POD_LOG_LEVEL ?? 'info',
+): Logger {
   const stream = {
     write(line: string): void {
       let record: Record<string, unknown>;

@@ -48,7 +48,10 @@ export function createPluginEntry(deps: ClaudeCodePluginDeps = {}): PluginEntryO
 export function registerClaudeCode(api: PluginApi, deps: ClaudeCodePluginDeps = {}): void {
   const host = deps.host ?? sharedHost();
   for (const spec of claudeCodeTools) {
-    api.registerTool(toAgentTool(spec, () => host.get()), { name: spec.name });
+    api.registerTool(
+      toAgentTool(spec, () => host.get()),
+      { name: spec.name },
+    );
   }
   const create = deps.createSupervisor ?? createSupervisor;
   api.registerService({
@@ -75,7 +78,9 @@ export function registerClaudeCode(api: PluginApi, deps: ClaudeCodePluginDeps = 
     },
     stop: async (ctx: PluginServiceContext) => {
       await host.stop();
-      (ctx?.logger ?? api.logger).info('claude-code: supervisor stopped; running jobs were left running');
+      (ctx?.logger ?? api.logger).info(
+        'claude-code: supervisor stopped (jobs still running keep running; the next start re-attaches them)',
+      );
     },
   });
 }

@@ -6,12 +6,7 @@
 import type { AgentToolLike } from '../tools/define.js';
 
 export type PluginRegistrationMode =
-  | 'full'
-  | 'discovery'
-  | 'tool-discovery'
-  | 'setup-only'
-  | 'setup-runtime'
-  | 'cli-metadata';
+  'full' | 'discovery' | 'tool-discovery' | 'setup-only' | 'setup-runtime' | 'cli-metadata';
 
 export interface PluginLogger {
   debug?: (message: string) => void;

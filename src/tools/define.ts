@@ -10,7 +10,10 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import { errorResult, toolErrorSchema, type TextContent, type ToolResult } from './result.js';
 
 /** The part of the supervisor the tools use (a fake in unit tests). */
-export type ToolSupervisor = Pick<Supervisor, 'start' | 'status' | 'output' | 'cancel' | 'cleanup' | 'sessions'>;
+export type ToolSupervisor = Pick<
+  Supervisor,
+  'start' | 'status' | 'output' | 'cancel' | 'cleanup' | 'sessions'
+>;
 
 export interface ToolSpec<P extends z.ZodObject = z.ZodObject, D extends z.ZodObject = z.ZodObject> {
   name: string;
@@ -22,7 +25,9 @@ export interface ToolSpec<P extends z.ZodObject = z.ZodObject, D extends z.ZodOb
   run(supervisor: ToolSupervisor, args: z.output<P>): Promise<ToolResult<z.output<D>>>;
 }
 
-export function defineTool<P extends z.ZodObject, D extends z.ZodObject>(spec: ToolSpec<P, D>): ToolSpec<P, D> {
+export function defineTool<P extends z.ZodObject, D extends z.ZodObject>(
+  spec: ToolSpec<P, D>,
+): ToolSpec<P, D> {
   return spec;
 }
 
@@ -46,7 +51,9 @@ export function parametersJsonSchema(spec: ToolSpec): Record<string, unknown> {
 
 /** Every `details` a call can return: the tool's success shape or the shared error shape. */
 export function outputJsonSchema(spec: ToolSpec): Record<string, unknown> {
-  return withoutMeta(z.toJSONSchema(z.union([spec.details, toolErrorSchema]), { io: 'output' }) as Record<string, unknown>);
+  return withoutMeta(
+    z.toJSONSchema(z.union([spec.details, toolErrorSchema]), { io: 'output' }) as Record<string, unknown>,
+  );
 }
 
 /** `$schema` adds nothing for a tool schema and some providers reject unknown top-level keys. */
@@ -84,9 +91,13 @@ export function parseArgs<P extends z.ZodObject>(spec: ToolSpec<P>, params: unkn
   const result = spec.parameters.safeParse(params ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => describeIssue(spec, issue));
-  throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, `Invalid arguments for ${spec.name}: ${problems.join('; ')}`, {
-    details: { issues: problems },
-  });
+  throw new ClaudePodError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `Invalid arguments for ${spec.name}: ${problems.join('; ')}`,
+    {
+      details: { issues: problems },
+    },
+  );
 }
 
 function describeIssue(spec: ToolSpec, issue: z.core.$ZodIssue): string {

@@ -18,5 +18,12 @@ export const claudeCodeTools: readonly ToolSpec[] = [
 
 export const toolNames: readonly string[] = claudeCodeTools.map((t) => t.name);
 
-export { toAgentTool, runTool, parseArgs, type AgentToolLike, type ToolSpec, type ToolSupervisor } from './define.js';
+export {
+  toAgentTool,
+  runTool,
+  parseArgs,
+  type AgentToolLike,
+  type ToolSpec,
+  type ToolSupervisor,
+} from './define.js';
 export { errorResult, okResult, type ToolResult } from './result.js';

@@ -35,7 +35,10 @@ export const toolErrorSchema = z
 export type ToolErrorDetails = z.infer<typeof toolErrorSchema>;
 
 /** A successful result: `ok: true` plus the tool's fields. */
-export function okResult<D extends Record<string, unknown>>(text: string, details: D): ToolResult<{ ok: true } & D> {
+export function okResult<D extends Record<string, unknown>>(
+  text: string,
+  details: D,
+): ToolResult<{ ok: true } & D> {
   return { content: [{ type: 'text', text }], details: { ok: true, ...details } };
 }
 
@@ -62,7 +65,8 @@ const hints: Partial<Record<ErrorCode, string>> = {
     'The plugin configuration in openclaw.json is invalid. Ask the operator to fix plugins.entries["claude-code"].config.',
 };
 
-const GENERIC_HINT = 'This is not caused by the arguments. Retrying later may help; otherwise report it to the operator.';
+const GENERIC_HINT =
+  'This is not caused by the arguments. Retrying later may help; otherwise report it to the operator.';
 
 /** A failed call: what went wrong and what to change. Never a stack trace. */
 export function errorResult(error: unknown): ToolResult<ToolErrorDetails> {

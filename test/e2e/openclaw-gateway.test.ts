@@ -54,335 +54,391 @@ function seedPluginsBlock(loadPath: string): Record<string, unknown> {
   };
 }
 
-describe.skipIf(!runtime.available)(`claude-code plugin in a real OpenClaw gateway${skipNote(runtime)}`, () => {
-  let root: string;
-  let oc: OpenclawEnvInfo;
-  let mock: MockApi;
-  let gateway: Gateway;
-  let tgz: string;
-  let sessionsDir: string;
-  const graded: Array<{ name: string; result: ToolCallResult; expectFailed: boolean }> = [];
-  const timings: Record<string, number> = {};
-  const t0 = Date.now();
-  const mark = (label: string) => (timings[label] = Math.round((Date.now() - t0) / 100) / 10);
+describe.skipIf(!runtime.available)(
+  `claude-code plugin in a real OpenClaw gateway${skipNote(runtime)}`,
+  () => {
+    let root: string;
+    let oc: OpenclawEnvInfo;
+    let mock: MockApi;
+    let gateway: Gateway;
+    let tgz: string;
+    let sessionsDir: string;
+    const graded: Array<{ name: string; result: ToolCallResult; expectFailed: boolean }> = [];
+    const timings: Record<string, number> = {};
+    const t0 = Date.now();
+    const mark = (label: string) => (timings[label] = Math.round((Date.now() - t0) / 100) / 10);
 
-  async function call(tool: string, args: Record<string, unknown>): Promise<ToolCallResult> {
-    const res = await gateway.invoke(tool, args);
-    expect(res, `POST /tools/invoke ${tool} → ${JSON.stringify(res)}`).toMatchObject({ httpStatus: 200, ok: true });
-    return res.result!;
-  }
+    async function call(tool: string, args: Record<string, unknown>): Promise<ToolCallResult> {
+      const res = await gateway.invoke(tool, args);
+      expect(res, `POST /tools/invoke ${tool} → ${JSON.stringify(res)}`).toMatchObject({
+        httpStatus: 200,
+        ok: true,
+      });
+      return res.result!;
+    }
 
-  async function pollStatus(jobId: string, until: (status: string) => boolean, timeoutMs = 240_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const result = await call('claude_code_status', { job_id: jobId });
-      const status = String(result.details.status);
-      if (until(status)) return result;
-      if (status !== 'pending' && status !== 'running') {
-        throw new Error(`job ${jobId} ended as ${status}, not as expected: ${result.content[0]?.text}`);
+    async function pollStatus(jobId: string, until: (status: string) => boolean, timeoutMs = 240_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const result = await call('claude_code_status', { job_id: jobId });
+        const status = String(result.details.status);
+        if (until(status)) return result;
+        if (status !== 'pending' && status !== 'running') {
+          throw new Error(`job ${jobId} ended as ${status}, not as expected: ${result.content[0]?.text}`);
+        }
+        if (Date.now() > deadline)
+          throw new Error(`job ${jobId} still ${status}: ${result.content[0]?.text}`);
+        await new Promise((r) => setTimeout(r, 400));
       }
-      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${status}: ${result.content[0]?.text}`);
-      await new Promise((r) => setTimeout(r, 400));
     }
-  }
 
-  async function readAllOutput(jobId: string, limit: number): Promise<{ text: string; pages: number; size: number }> {
-    let offset = 0;
-    let text = '';
-    let pages = 0;
-    let size = 0;
-    for (;;) {
-      const page = await call('claude_code_output', { job_id: jobId, offset, limit });
-      const d = page.details as { content: string; nextOffset: number; hasMore: boolean; size: number; offset: number };
-      expect(d.offset).toBe(offset);
-      text += d.content;
-      pages += 1;
-      size = d.size;
-      offset = d.nextOffset;
-      if (!d.hasMore) return { text, pages, size };
+    async function readAllOutput(
+      jobId: string,
+      limit: number,
+    ): Promise<{ text: string; pages: number; size: number }> {
+      let offset = 0;
+      let text = '';
+      let pages = 0;
+      let size = 0;
+      for (;;) {
+        const page = await call('claude_code_output', { job_id: jobId, offset, limit });
+        const d = page.details as {
+          content: string;
+          nextOffset: number;
+          hasMore: boolean;
+          size: number;
+          offset: number;
+        };
+        expect(d.offset).toBe(offset);
+        text += d.content;
+        pages += 1;
+        size = d.size;
+        offset = d.nextOffset;
+        if (!d.hasMore) return { text, pages, size };
+      }
     }
-  }
 
-  async function registryJob(jobId: string): Promise<Record<string, unknown> | undefined> {
-    const text = await readFile(join(sessionsDir, 'registry.json'), 'utf8').catch(() => '{}');
-    const registry = JSON.parse(text) as { jobs?: Record<string, Record<string, unknown>> };
-    return registry.jobs?.[jobId];
-  }
-
-  async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${await gateway.tail(40)}`);
-      await new Promise((r) => setTimeout(r, 300));
+    async function registryJob(jobId: string): Promise<Record<string, unknown> | undefined> {
+      const text = await readFile(join(sessionsDir, 'registry.json'), 'utf8').catch(() => '{}');
+      const registry = JSON.parse(text) as { jobs?: Record<string, Record<string, unknown>> };
+      return registry.jobs?.[jobId];
     }
-  }
 
-  /** `openclaw config validate --json`, whichever exit code it chooses for an invalid config. */
-  async function validateConfig(): Promise<{ valid: boolean; text: string }> {
-    const text = await gateway.cli(['config', 'validate', '--json']).then(
-      (r) => r.stdout,
-      (error: Error) => error.message,
-    );
-    return { valid: /"valid"\s*:\s*true/.test(text), text };
-  }
+    async function waitUntil<T>(
+      what: string,
+      probe: () => Promise<T | undefined | false>,
+      timeoutMs = 120_000,
+    ) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const value = await probe();
+        if (value) return value;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${await gateway.tail(40)}`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
 
-  beforeAll(async () => {
-    const script = pathToFileURL(join(repoRoot, 'scripts', 'openclaw-env.mjs')).href;
-    const { ensureOpenclawEnv } = (await import(script)) as { ensureOpenclawEnv: () => Promise<OpenclawEnvInfo> };
-    oc = await ensureOpenclawEnv();
-    mark('openclaw env');
-    root = await mkdtemp(join(tmpdir(), 'claude-pod-e2e-'));
-    // mkdtemp makes it 0700; with a rootful runtime the container's user must reach the workspaces.
-    await chmod(root, 0o755);
-    sessionsDir = join(root, 'claude-sessions');
-    // The plugin as users get it: built, packed, nothing from this checkout's node_modules.
-    await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
-    const packed = await run('npm', ['pack', '--silent', '--pack-destination', root], { cwd: repoRoot });
-    tgz = join(root, packed.stdout.trim().split('\n').pop()!);
-    mark('build + pack');
-    mock = await createMockApi({ host: '127.0.0.1', port: 0 });
-    gateway = new Gateway({
-      root,
-      oc,
-      port: await freePort(),
-      gatewayToken: GATEWAY_TOKEN,
-      env: { ANTHROPIC_API_KEY: CLAUDE_KEY, CLAUDE_POD_LOG_LEVEL: 'debug' },
+    /** `openclaw config validate --json`, whichever exit code it chooses for an invalid config. */
+    async function validateConfig(): Promise<{ valid: boolean; text: string }> {
+      const text = await gateway.cli(['config', 'validate', '--json']).then(
+        (r) => r.stdout,
+        (error: Error) => error.message,
+      );
+      return { valid: /"valid"\s*:\s*true/.test(text), text };
+    }
+
+    beforeAll(async () => {
+      const script = pathToFileURL(join(repoRoot, 'scripts', 'openclaw-env.mjs')).href;
+      const { ensureOpenclawEnv } = (await import(script)) as {
+        ensureOpenclawEnv: () => Promise<OpenclawEnvInfo>;
+      };
+      oc = await ensureOpenclawEnv();
+      mark('openclaw env');
+      root = await mkdtemp(join(tmpdir(), 'claude-pod-e2e-'));
+      // mkdtemp makes it 0700; with a rootful runtime the container's user must reach the workspaces.
+      await chmod(root, 0o755);
+      sessionsDir = join(root, 'claude-sessions');
+      // The plugin as users get it: built, packed, nothing from this checkout's node_modules.
+      await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
+      const packed = await run('npm', ['pack', '--silent', '--pack-destination', root], { cwd: repoRoot });
+      tgz = join(root, packed.stdout.trim().split('\n').pop()!);
+      mark('build + pack');
+      mock = await createMockApi({ host: '127.0.0.1', port: 0 });
+      gateway = new Gateway({
+        root,
+        oc,
+        port: await freePort(),
+        gatewayToken: GATEWAY_TOKEN,
+        env: { ANTHROPIC_API_KEY: CLAUDE_KEY, CLAUDE_POD_LOG_LEVEL: 'debug' },
+      });
+      await gateway.init();
     });
-    await gateway.init();
-  });
 
-  afterAll(async () => {
-    await gateway?.cleanup();
-    await mock?.close();
-    if (root) await rm(root, { recursive: true, force: true });
-    console.info(`[e2e] timings (s since start): ${JSON.stringify(timings)}`);
-  });
+    afterAll(async () => {
+      await gateway?.cleanup();
+      await mock?.close();
+      if (root) await rm(root, { recursive: true, force: true });
+      console.info(`[e2e] timings (s since start): ${JSON.stringify(timings)}`);
+    });
 
-  function baseConfig(): Record<string, unknown> {
-    return {
-      gateway: {
-        mode: 'local',
-        port: gateway.opts.port,
-        bind: 'loopback',
-        auth: { mode: 'token', token: GATEWAY_TOKEN },
-      },
-      hooks: { enabled: true, token: HOOKS_TOKEN },
-      update: { checkOnStart: false },
-      models: {
-        catalogRefresh: { enabled: false },
-        providers: {
-          mock: {
-            baseUrl: mock.url,
-            apiKey: 'gateway-mock-key',
-            api: 'anthropic-messages',
-            models: [{ id: 'mock-1', name: 'Mock 1', input: ['text'], contextWindow: 200000, maxTokens: 4096 }],
+    function baseConfig(): Record<string, unknown> {
+      return {
+        gateway: {
+          mode: 'local',
+          port: gateway.opts.port,
+          bind: 'loopback',
+          auth: { mode: 'token', token: GATEWAY_TOKEN },
+        },
+        hooks: { enabled: true, token: HOOKS_TOKEN },
+        update: { checkOnStart: false },
+        models: {
+          catalogRefresh: { enabled: false },
+          providers: {
+            mock: {
+              baseUrl: mock.url,
+              apiKey: 'gateway-mock-key',
+              api: 'anthropic-messages',
+              models: [
+                { id: 'mock-1', name: 'Mock 1', input: ['text'], contextWindow: 200000, maxTokens: 4096 },
+              ],
+            },
           },
         },
-      },
-      agents: { defaults: { model: { primary: 'mock/mock-1' } } },
-      logging: { file: join(gateway.logDir, 'gateway.log') },
-    };
-  }
-
-  it("validates the seed's example plugins block verbatim (image and load path aside)", async () => {
-    const unpacked = join(root, 'unpacked');
-    await mkdir(unpacked, { recursive: true });
-    await run('tar', ['-xzf', tgz, '-C', unpacked, '--strip-components=1']);
-    await gateway.writeConfig({ ...baseConfig(), plugins: seedPluginsBlock(unpacked) });
-    expect(await validateConfig()).toMatchObject({ valid: true });
-
-    // The same config with a typo in a key is refused, naming the key: the schema really applies.
-    const typo = seedPluginsBlock(unpacked);
-    const entry = (typo.entries as Record<string, { config: Record<string, unknown> }>)['claude-code']!;
-    entry.config.sessionIdleTimout = 10;
-    await gateway.writeConfig({ ...baseConfig(), plugins: typo });
-    const refused = await validateConfig();
-    expect(refused.valid).toBe(false);
-    expect(refused.text).toMatch(/additional properties: \\?"sessionIdleTimout/);
-    mark('seed config validated');
-  });
-
-  it('installs from npm pack and `plugins inspect` lists the six tools and the service', async () => {
-    // A seed user's config (minus the load path, which pointed at the seed), then the install.
-    const seed = seedPluginsBlock('');
-    delete seed.load;
-    await gateway.writeConfig({ ...baseConfig(), plugins: seed });
-    await gateway.cli(['plugins', 'install', `npm-pack:${tgz}`, '--force', '--accept-capabilities']);
-    mark('installed');
-    const { stdout } = await gateway.cli(['plugins', 'inspect', 'claude-code', '--runtime', '--json']);
-    const inspect = JSON.parse(stdout) as {
-      plugin: { status: string; toolNames: string[]; services: string[]; source: string; configJsonSchema: unknown };
-    };
-    expect(inspect.plugin.status).toBe('loaded');
-    expect(inspect.plugin.toolNames).toEqual(TOOL_NAMES);
-    expect(inspect.plugin.services).toEqual(['claude-code-supervisor']);
-    expect(inspect.plugin.source).toContain(join(gateway.stateDir, 'npm', 'projects'));
-    const { $schema: _ignored, ...schema } = configJsonSchema();
-    expect(inspect.plugin.configJsonSchema).toEqual(schema);
-    mark('inspected');
-  });
-
-  it('starts the gateway with the plugin supervising jobs', async () => {
-    const config = await gateway.readConfig();
-    const plugins = config.plugins as { entries: Record<string, { config: Record<string, unknown> }> };
-    // The test's own settings: no network for the container, temporary directories, the mock API.
-    // No hooksToken and no notifyWebhookUrl: both come from the gateway's own config.
-    plugins.entries['claude-code']!.config = {
-      ...plugins.entries['claude-code']!.config,
-      network: 'none',
-      sessionsDir,
-      workspacesDir: join(root, 'workspaces'),
-      apiBaseUrl: mock.url,
-    };
-    await gateway.writeConfig(config);
-    await gateway.start();
-    mark('gateway up');
-  });
-
-  let firstJob: { jobId: string; sessionId: string };
-
-  it('runs a job to completion through /tools/invoke and pages its output', async () => {
-    const bad = await call('claude_code_status', {});
-    expect(bad.details).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
-    expect(bad.content[0]!.text).toMatch(/"job_id" is required/);
-    expect(bad.content[0]!.text).not.toMatch(/\n\s+at /);
-    graded.push({ name: 'bad arguments', result: bad, expectFailed: true });
-
-    const content = 'hello from the OpenClaw e2e\n';
-    const started = await call('claude_code_start', {
-      prompt: `Write hello.txt. ${formatDirective('write-file', { path: 'hello.txt', content })}`,
-    });
-    const { jobId, sessionId } = started.details as { jobId: string; sessionId: string };
-    expect(jobId).toMatch(/^job-/);
-    expect(JSON.parse(started.content[0]!.text)).toMatchObject({ jobId, sessionId });
-    graded.push({ name: 'start', result: started, expectFailed: false });
-    firstJob = { jobId, sessionId };
-
-    const done = await pollStatus(jobId, (s) => s !== 'pending' && s !== 'running');
-    mark('job 1 ended');
-    const job = (done.details as { job: Record<string, unknown> }).job;
-    expect(done.details.status, done.content[0]!.text).toBe('completed');
-    expect(job).toMatchObject({ jobId, sessionId, status: 'completed', exitCode: 0, error: null });
-    expect(JSON.parse(done.content[0]!.text)).toMatchObject({ status: 'completed', exitCode: 0 });
-    graded.push({ name: 'status completed', result: done, expectFailed: false });
-    await expect(readFile(join(root, 'workspaces', sessionId, 'hello.txt'), 'utf8')).resolves.toBe(content);
-
-    const whole = await call('claude_code_output', { job_id: jobId, limit: 1024 * 1024 });
-    const full = whole.details as { content: string; size: number; hasMore: boolean };
-    expect(full.hasMore).toBe(false);
-    expect(full.size).toBe(job.outputSize);
-    expect(whole.content[0]!.text).toMatch(new RegExp(`^\\[job: ${jobId}\\] \\[status: completed\\] \\[bytes 0-`));
-    graded.push({ name: 'output', result: whole, expectFailed: false });
-    const paged = await readAllOutput(jobId, 700);
-    expect(paged.pages).toBeGreaterThan(1);
-    expect(paged.text).toBe(full.content);
-    expect(Buffer.byteLength(paged.text)).toBe(full.size);
-
-    const listed = await call('claude_code_sessions', {});
-    const sessions = (listed.details as { sessions: Array<{ sessionId: string; messageCount: number }> }).sessions;
-    expect(sessions).toContainEqual(expect.objectContaining({ sessionId, messageCount: 1 }));
-    expect(listed.content[0]!.text).toContain(`Session: ${sessionId}`);
-    graded.push({ name: 'sessions', result: listed, expectFailed: false });
-  });
-
-  it('delivers the completion notification to /hooks/agent, whose agent turn runs on the mock', async () => {
-    // `notified` is only set after /hooks/agent answered 2xx to the hooks token.
-    await waitUntil('the notification to be accepted', async () => (await registryJob(firstJob.jobId))?.notified);
-    const turn = await mock.waitForRequest(
-      (r) => r.path === '/v1/messages' && JSON.stringify(r.body).includes(`Claude Code job ${firstJob.jobId}`),
-      120_000,
-    );
-    expect(JSON.stringify(turn.body)).toMatch(/completed after [\d.]+s; output [\d.]+ KB/);
-    mark('notification turn seen');
-  });
-
-  it('cancels a running job', async () => {
-    const started = await call('claude_code_start', {
-      prompt: `Stream for a long time. ${formatDirective('slow-stream', { count: 600, delay: 250 })}`,
-    });
-    const { jobId } = started.details as { jobId: string };
-    await pollStatus(jobId, (s) => s === 'running', 120_000);
-    const cancelled = await call('claude_code_cancel', { job_id: jobId });
-    expect(cancelled.details).toMatchObject({ ok: true, cancelled: true, status: 'cancelled' });
-    expect(cancelled.content[0]!.text).toContain(`Job ${jobId} cancelled.`);
-    graded.push({ name: 'cancel', result: cancelled, expectFailed: false });
-    const after = await call('claude_code_status', { job_id: jobId });
-    expect(after.details).toMatchObject({ ok: true, status: 'cancelled', job: { errorCode: 'CANCELLED' } });
-    graded.push({ name: 'status cancelled', result: after, expectFailed: false });
-    const again = await call('claude_code_cancel', { job_id: jobId });
-    expect(again.details).toMatchObject({ ok: true, cancelled: false, status: 'cancelled' });
-    mark('job 2 cancelled');
-  });
-
-  it('keeps a job running across a gateway restart and its output is whole', async () => {
-    const count = 30;
-    const started = await call('claude_code_start', {
-      prompt: `Stream slowly. ${formatDirective('slow-stream', { count, delay: 1000 })}`,
-    });
-    const { jobId } = started.details as { jobId: string };
-    await pollStatus(jobId, (s) => s === 'running', 120_000);
-    await gateway.stop();
-    mark('gateway stopped');
-    expect((await registryJob(jobId))?.status).toBe('running');
-    await gateway.start();
-    mark('gateway restarted');
-    const done = await pollStatus(jobId, (s) => s !== 'pending' && s !== 'running');
-    mark('job 3 ended');
-    const job = (done.details as { job: { status: string; outputSize: number; claude: { result: string | null } } }).job;
-    expect(job.status, done.content[0]!.text).toBe('completed');
-    const expected = Array.from({ length: count }, (_, i) => `chunk ${i + 1}`).join(' ');
-    expect(job.claude.result).toBe(expected);
-    const output = await readAllOutput(jobId, 4096);
-    expect(output.size).toBe(job.outputSize);
-    const lines = output.text.split('\n').filter(Boolean);
-    const events = lines.map((line) => JSON.parse(line) as { type?: string });
-    expect(events.filter((e) => e.type === 'result')).toHaveLength(1);
-    expect(events.filter((e) => e.type === 'system')).toHaveLength(1);
-    expect(output.text.endsWith('\n')).toBe(true);
-  });
-
-  it('delivers every notification, one interrupted by the restart included, once per job', async () => {
-    const jobs = Object.keys(
-      (JSON.parse(await readFile(join(sessionsDir, 'registry.json'), 'utf8')) as { jobs: object }).jobs,
-    );
-    expect(jobs).toHaveLength(3);
-    for (const jobId of jobs) {
-      await waitUntil(`the notification of ${jobId}`, async () => (await registryJob(jobId))?.notified);
+        agents: { defaults: { model: { primary: 'mock/mock-1' } } },
+        logging: { file: join(gateway.logDir, 'gateway.log') },
+      };
     }
-    // The cancelled job's notification hit the draining gateway and was re-sent by the restarted one.
-    const turns = (needle: string) =>
-      mock.messageRequests().filter((r) => JSON.stringify(r.body).includes(needle) && r.headers['x-api-key'] !== CLAUDE_KEY);
-    await mock.waitForRequest((r) => JSON.stringify(r.body).includes('cancelled after'), 60_000);
-    for (const jobId of jobs) expect(turns(`Claude Code job ${jobId} `).length, jobId).toBeGreaterThanOrEqual(1);
-    mark('all notified');
-  });
 
-  it("grades every result the way OpenClaw does and matches each tool's outputSchema", async () => {
-    const schemas = new Map(claudeCodeTools.map((t) => [t.name, toAgentTool(t, async () => never()).outputSchema]));
-    const toolOf: Record<string, string> = {
-      'bad arguments': 'claude_code_status',
-      start: 'claude_code_start',
-      'status completed': 'claude_code_status',
-      output: 'claude_code_output',
-      sessions: 'claude_code_sessions',
-      cancel: 'claude_code_cancel',
-      'status cancelled': 'claude_code_status',
-    };
-    const cases = graded.map((g) => ({ name: g.name, result: g.result, outputSchema: schemas.get(toolOf[g.name]!) }));
-    const child = execFile(oc.nodeBin, [join(import.meta.dirname, 'helpers', 'grade.mjs'), oc.openclawDir]);
-    const stdout = new Promise<string>((resolveOut, reject) => {
-      let text = '';
-      child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
-      child.once('exit', (code) => (code === 0 ? resolveOut(text) : reject(new Error(`grade.mjs exited ${code}`))));
+    it("validates the seed's example plugins block verbatim (image and load path aside)", async () => {
+      const unpacked = join(root, 'unpacked');
+      await mkdir(unpacked, { recursive: true });
+      await run('tar', ['-xzf', tgz, '-C', unpacked, '--strip-components=1']);
+      await gateway.writeConfig({ ...baseConfig(), plugins: seedPluginsBlock(unpacked) });
+      expect(await validateConfig()).toMatchObject({ valid: true });
+
+      // The same config with a typo in a key is refused, naming the key: the schema really applies.
+      const typo = seedPluginsBlock(unpacked);
+      const entry = (typo.entries as Record<string, { config: Record<string, unknown> }>)['claude-code']!;
+      entry.config.sessionIdleTimout = 10;
+      await gateway.writeConfig({ ...baseConfig(), plugins: typo });
+      const refused = await validateConfig();
+      expect(refused.valid).toBe(false);
+      expect(refused.text).toMatch(/additional properties: \\?"sessionIdleTimout/);
+      mark('seed config validated');
     });
-    child.stdin?.end(JSON.stringify(cases));
-    const verdicts = JSON.parse(await stdout) as Array<{ name: string; failed: boolean; schemaErrors: string[] }>;
-    expect(verdicts).toEqual(graded.map((g) => ({ name: g.name, failed: g.expectFailed, schemaErrors: [] })));
-  });
-});
+
+    it('installs from npm pack and `plugins inspect` lists the six tools and the service', async () => {
+      // A seed user's config (minus the load path, which pointed at the seed), then the install.
+      const seed = seedPluginsBlock('');
+      delete seed.load;
+      await gateway.writeConfig({ ...baseConfig(), plugins: seed });
+      await gateway.cli(['plugins', 'install', `npm-pack:${tgz}`, '--force', '--accept-capabilities']);
+      mark('installed');
+      const { stdout } = await gateway.cli(['plugins', 'inspect', 'claude-code', '--runtime', '--json']);
+      const inspect = JSON.parse(stdout) as {
+        plugin: {
+          status: string;
+          toolNames: string[];
+          services: string[];
+          source: string;
+          configJsonSchema: unknown;
+        };
+      };
+      expect(inspect.plugin.status).toBe('loaded');
+      expect(inspect.plugin.toolNames).toEqual(TOOL_NAMES);
+      expect(inspect.plugin.services).toEqual(['claude-code-supervisor']);
+      expect(inspect.plugin.source).toContain(join(gateway.stateDir, 'npm', 'projects'));
+      const { $schema: _ignored, ...schema } = configJsonSchema();
+      expect(inspect.plugin.configJsonSchema).toEqual(schema);
+      mark('inspected');
+    });
+
+    it('starts the gateway with the plugin supervising jobs', async () => {
+      const config = await gateway.readConfig();
+      const plugins = config.plugins as { entries: Record<string, { config: Record<string, unknown> }> };
+      // The test's own settings: no network for the container, temporary directories, the mock API.
+      // No hooksToken and no notifyWebhookUrl: both come from the gateway's own config.
+      plugins.entries['claude-code']!.config = {
+        ...plugins.entries['claude-code']!.config,
+        network: 'none',
+        sessionsDir,
+        workspacesDir: join(root, 'workspaces'),
+        apiBaseUrl: mock.url,
+      };
+      await gateway.writeConfig(config);
+      await gateway.start();
+      mark('gateway up');
+    });
+
+    let firstJob: { jobId: string; sessionId: string };
+
+    it('runs a job to completion through /tools/invoke and pages its output', async () => {
+      const bad = await call('claude_code_status', {});
+      expect(bad.details).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT' } });
+      expect(bad.content[0]!.text).toMatch(/"job_id" is required/);
+      expect(bad.content[0]!.text).not.toMatch(/\n\s+at /);
+      graded.push({ name: 'bad arguments', result: bad, expectFailed: true });
+
+      const content = 'hello from the OpenClaw e2e\n';
+      const started = await call('claude_code_start', {
+        prompt: `Write hello.txt. ${formatDirective('write-file', { path: 'hello.txt', content })}`,
+      });
+      const { jobId, sessionId } = started.details as { jobId: string; sessionId: string };
+      expect(jobId).toMatch(/^job-/);
+      expect(JSON.parse(started.content[0]!.text)).toMatchObject({ jobId, sessionId });
+      graded.push({ name: 'start', result: started, expectFailed: false });
+      firstJob = { jobId, sessionId };
+
+      const done = await pollStatus(jobId, (s) => s !== 'pending' && s !== 'running');
+      mark('job 1 ended');
+      const job = (done.details as { job: Record<string, unknown> }).job;
+      expect(done.details.status, done.content[0]!.text).toBe('completed');
+      expect(job).toMatchObject({ jobId, sessionId, status: 'completed', exitCode: 0, error: null });
+      expect(JSON.parse(done.content[0]!.text)).toMatchObject({ status: 'completed', exitCode: 0 });
+      graded.push({ name: 'status completed', result: done, expectFailed: false });
+      await expect(readFile(join(root, 'workspaces', sessionId, 'hello.txt'), 'utf8')).resolves.toBe(content);
+
+      const whole = await call('claude_code_output', { job_id: jobId, limit: 1024 * 1024 });
+      const full = whole.details as { content: string; size: number; hasMore: boolean };
+      expect(full.hasMore).toBe(false);
+      expect(full.size).toBe(job.outputSize);
+      expect(whole.content[0]!.text).toMatch(
+        new RegExp(`^\\[job: ${jobId}\\] \\[status: completed\\] \\[bytes 0-`),
+      );
+      graded.push({ name: 'output', result: whole, expectFailed: false });
+      const paged = await readAllOutput(jobId, 700);
+      expect(paged.pages).toBeGreaterThan(1);
+      expect(paged.text).toBe(full.content);
+      expect(Buffer.byteLength(paged.text)).toBe(full.size);
+
+      const listed = await call('claude_code_sessions', {});
+      const sessions = (listed.details as { sessions: Array<{ sessionId: string; messageCount: number }> })
+        .sessions;
+      expect(sessions).toContainEqual(expect.objectContaining({ sessionId, messageCount: 1 }));
+      expect(listed.content[0]!.text).toContain(`Session: ${sessionId}`);
+      graded.push({ name: 'sessions', result: listed, expectFailed: false });
+    });
+
+    it('delivers the completion notification to /hooks/agent, whose agent turn runs on the mock', async () => {
+      // `notified` is only set after /hooks/agent answered 2xx to the hooks token.
+      await waitUntil(
+        'the notification to be accepted',
+        async () => (await registryJob(firstJob.jobId))?.notified,
+      );
+      const turn = await mock.waitForRequest(
+        (r) =>
+          r.path === '/v1/messages' && JSON.stringify(r.body).includes(`Claude Code job ${firstJob.jobId}`),
+        120_000,
+      );
+      expect(JSON.stringify(turn.body)).toMatch(/completed after [\d.]+s; output [\d.]+ KB/);
+      mark('notification turn seen');
+    });
+
+    it('cancels a running job', async () => {
+      const started = await call('claude_code_start', {
+        prompt: `Stream for a long time. ${formatDirective('slow-stream', { count: 600, delay: 250 })}`,
+      });
+      const { jobId } = started.details as { jobId: string };
+      await pollStatus(jobId, (s) => s === 'running', 120_000);
+      const cancelled = await call('claude_code_cancel', { job_id: jobId });
+      expect(cancelled.details).toMatchObject({ ok: true, cancelled: true, status: 'cancelled' });
+      expect(cancelled.content[0]!.text).toContain(`Job ${jobId} cancelled.`);
+      graded.push({ name: 'cancel', result: cancelled, expectFailed: false });
+      const after = await call('claude_code_status', { job_id: jobId });
+      expect(after.details).toMatchObject({ ok: true, status: 'cancelled', job: { errorCode: 'CANCELLED' } });
+      graded.push({ name: 'status cancelled', result: after, expectFailed: false });
+      const again = await call('claude_code_cancel', { job_id: jobId });
+      expect(again.details).toMatchObject({ ok: true, cancelled: false, status: 'cancelled' });
+      mark('job 2 cancelled');
+    });
+
+    it('keeps a job running across a gateway restart and its output is whole', async () => {
+      const count = 30;
+      const started = await call('claude_code_start', {
+        prompt: `Stream slowly. ${formatDirective('slow-stream', { count, delay: 1000 })}`,
+      });
+      const { jobId } = started.details as { jobId: string };
+      await pollStatus(jobId, (s) => s === 'running', 120_000);
+      await gateway.stop();
+      mark('gateway stopped');
+      expect((await registryJob(jobId))?.status).toBe('running');
+      await gateway.start();
+      mark('gateway restarted');
+      const done = await pollStatus(jobId, (s) => s !== 'pending' && s !== 'running');
+      mark('job 3 ended');
+      const job = (
+        done.details as { job: { status: string; outputSize: number; claude: { result: string | null } } }
+      ).job;
+      expect(job.status, done.content[0]!.text).toBe('completed');
+      const expected = Array.from({ length: count }, (_, i) => `chunk ${i + 1}`).join(' ');
+      expect(job.claude.result).toBe(expected);
+      const output = await readAllOutput(jobId, 4096);
+      expect(output.size).toBe(job.outputSize);
+      const lines = output.text.split('\n').filter(Boolean);
+      const events = lines.map((line) => JSON.parse(line) as { type?: string });
+      expect(events.filter((e) => e.type === 'result')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'system')).toHaveLength(1);
+      expect(output.text.endsWith('\n')).toBe(true);
+    });
+
+    it('delivers every notification, one interrupted by the restart included, once per job', async () => {
+      const jobs = Object.keys(
+        (JSON.parse(await readFile(join(sessionsDir, 'registry.json'), 'utf8')) as { jobs: object }).jobs,
+      );
+      expect(jobs).toHaveLength(3);
+      for (const jobId of jobs) {
+        await waitUntil(`the notification of ${jobId}`, async () => (await registryJob(jobId))?.notified);
+      }
+      // The cancelled job's notification hit the draining gateway and was re-sent by the restarted one.
+      const turns = (needle: string) =>
+        mock
+          .messageRequests()
+          .filter((r) => JSON.stringify(r.body).includes(needle) && r.headers['x-api-key'] !== CLAUDE_KEY);
+      await mock.waitForRequest((r) => JSON.stringify(r.body).includes('cancelled after'), 60_000);
+      for (const jobId of jobs)
+        expect(turns(`Claude Code job ${jobId} `).length, jobId).toBeGreaterThanOrEqual(1);
+      mark('all notified');
+    });
+
+    it("grades every result the way OpenClaw does and matches each tool's outputSchema", async () => {
+      const schemas = new Map(
+        claudeCodeTools.map((t) => [t.name, toAgentTool(t, async () => never()).outputSchema]),
+      );
+      const toolOf: Record<string, string> = {
+        'bad arguments': 'claude_code_status',
+        start: 'claude_code_start',
+        'status completed': 'claude_code_status',
+        output: 'claude_code_output',
+        sessions: 'claude_code_sessions',
+        cancel: 'claude_code_cancel',
+        'status cancelled': 'claude_code_status',
+      };
+      const cases = graded.map((g) => ({
+        name: g.name,
+        result: g.result,
+        outputSchema: schemas.get(toolOf[g.name]!),
+      }));
+      const child = execFile(oc.nodeBin, [join(import.meta.dirname, 'helpers', 'grade.mjs'), oc.openclawDir]);
+      const stdout = new Promise<string>((resolveOut, reject) => {
+        let text = '';
+        child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));
+        child.once('exit', (code) =>
+          code === 0 ? resolveOut(text) : reject(new Error(`grade.mjs exited ${code}`)),
+        );
+      });
+      child.stdin?.end(JSON.stringify(cases));
+      const verdicts = JSON.parse(await stdout) as Array<{
+        name: string;
+        failed: boolean;
+        schemaErrors: string[];
+      }>;
+      expect(verdicts).toEqual(
+        graded.map((g) => ({ name: g.name, failed: g.expectFailed, schemaErrors: [] })),
+      );
+    });
+  },
+);
 
 function never(): never {
   throw new Error('not used');

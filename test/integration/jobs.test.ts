@@ -79,19 +79,19 @@ describe.skipIf(!env.available)(
         sup.on('job:progress', check);
       });
       // While it runs: the container holds a capability token, never the host's key.
-    const rt = env.available ? env.spec : (undefined as never);
-    const inspected = await execa(rt.command, [
-      ...rt.globalArgs,
-      'container',
-      'inspect',
-      '--format',
-      '{{json .Config.Env}} {{.HostConfig.NetworkMode}}',
-      containerNameFor(jobId),
-    ]);
-    expect(inspected.stdout).not.toContain(TEST_API_KEY);
-    expect(inspected.stdout).toMatch(/"ANTHROPIC_API_KEY=[A-Za-z0-9_-]{20,}"/);
-    expect(inspected.stdout.trim().endsWith(' none')).toBe(true);
-    const cancelled = await sup.cancel(jobId);
+      const rt = env.available ? env.spec : (undefined as never);
+      const inspected = await execa(rt.command, [
+        ...rt.globalArgs,
+        'container',
+        'inspect',
+        '--format',
+        '{{json .Config.Env}} {{.HostConfig.NetworkMode}}',
+        containerNameFor(jobId),
+      ]);
+      expect(inspected.stdout).not.toContain(TEST_API_KEY);
+      expect(inspected.stdout).toMatch(/"ANTHROPIC_API_KEY=[A-Za-z0-9_-]{20,}"/);
+      expect(inspected.stdout.trim().endsWith(' none')).toBe(true);
+      const cancelled = await sup.cancel(jobId);
       expect(cancelled.status).toBe('cancelled');
       expect(cancelled.errorCode).toBe(ErrorCodes.CANCELLED);
       const page = await sup.output(jobId);

@@ -276,14 +276,22 @@ describe.skipIf(!env.available)(`notifications (real runtime and CLI)${skipNote(
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         answered++;
-        // Down for the first two tries: the notifier must retry with backoff.
-        if (answered <= 2) {
+        // Then up but failing once with 503: still retried.
+        if (answered === 1) {
           res.writeHead(503).end();
           return;
         }
         received.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       });
+    });
+    // Down for the first two tries: the connection is dropped before any HTTP answer.
+    let dropped = 0;
+    server.prependListener('connection', (socket) => {
+      if (dropped < 2) {
+        dropped++;
+        socket.destroy();
+      }
     });
     server.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -308,7 +316,8 @@ describe.skipIf(!env.available)(`notifications (real runtime and CLI)${skipNote(
       expect(String(n!.body.message)).toContain(sessionId);
       expect(String(n!.body.message)).toContain('completed');
       expect(String(n!.body.message)).toContain('claude_code_output');
-      expect(answered).toBe(3);
+      expect(dropped).toBe(2);
+      expect(answered).toBe(2);
     } finally {
       await stack.dispose();
       server.close();

@@ -76,7 +76,9 @@ export class Gateway {
    */
   env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_ENV$|TEST$|OPENCLAW_|npm_|NODE_OPTIONS$)/i.test(key)),
+      Object.entries(process.env).filter(
+        ([key]) => !/^(VITEST|NODE_ENV$|TEST$|OPENCLAW_|npm_|NODE_OPTIONS$)/i.test(key),
+      ),
     );
     const base: NodeJS.ProcessEnv = {
       ...inherited,
@@ -136,7 +138,8 @@ export class Gateway {
     let exitCode: number | null | undefined;
     void this.exited.then((code) => (exitCode = code));
     while (Date.now() < deadline) {
-      if (exitCode !== undefined) throw new Error(`gateway exited with ${exitCode} before it was ready${await this.tail()}`);
+      if (exitCode !== undefined)
+        throw new Error(`gateway exited with ${exitCode} before it was ready${await this.tail()}`);
       const healthy = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(2_000) })
         .then((res) => res.status === 200)
         .catch(() => false);

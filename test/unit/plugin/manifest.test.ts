@@ -8,7 +8,14 @@ import { toolNames } from '../../../src/tools/index.js';
 const root = join(import.meta.dirname, '../../..');
 const manifestPath = join(root, 'openclaw.plugin.json');
 const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, any>;
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  openclaw?: unknown;
+  files?: string[];
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, unknown>;
+};
 
 /** The JSON Schema OpenClaw validates plugin config with: generated from the library's zod schema. */
 function expectedConfigSchema(): Record<string, unknown> {
@@ -19,11 +26,15 @@ function expectedConfigSchema(): Record<string, unknown> {
 describe('openclaw.plugin.json', () => {
   it('has the configSchema generated from the zod config schema (UPDATE_MANIFEST=1 rewrites it)', () => {
     if (process.env.UPDATE_MANIFEST === '1') {
-      writeFileSync(manifestPath, JSON.stringify({ ...manifest, configSchema: expectedConfigSchema() }, null, 2) + '\n');
+      writeFileSync(
+        manifestPath,
+        JSON.stringify({ ...manifest, configSchema: expectedConfigSchema() }, null, 2) + '\n',
+      );
     }
-    expect(manifest.configSchema, 'openclaw.plugin.json drifted from src/shared/config.ts: run UPDATE_MANIFEST=1 npx vitest run test/unit/plugin/manifest.test.ts').toEqual(
-      expectedConfigSchema(),
-    );
+    expect(
+      manifest.configSchema,
+      'openclaw.plugin.json drifted from src/shared/config.ts: run UPDATE_MANIFEST=1 npx vitest run test/unit/plugin/manifest.test.ts',
+    ).toEqual(expectedConfigSchema());
   });
 
   it('declares the plugin as the entry does, every tool, startup activation and a category', () => {
@@ -56,7 +67,10 @@ describe('openclaw.plugin.json', () => {
       hooksToken: '',
     };
     expect(() => parseConfig(seed)).not.toThrow();
-    const schema = manifest.configSchema as { properties: Record<string, unknown>; additionalProperties: boolean };
+    const schema = manifest.configSchema as {
+      properties: Record<string, unknown>;
+      additionalProperties: boolean;
+    };
     for (const key of Object.keys(seed)) expect(schema.properties).toHaveProperty(key);
     expect(schema.additionalProperties).toBe(false);
   });

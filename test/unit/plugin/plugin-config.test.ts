@@ -13,10 +13,14 @@ describe('resolvePluginConfig', () => {
 
   it('builds the webhook URL from the gateway port and hooks.path', () => {
     expect(gatewayHookUrl({})).toBe('http://127.0.0.1:18789/hooks/agent');
-    expect(gatewayHookUrl({ gateway: { port: 1234 }, hooks: { path: 'in/' } })).toBe('http://127.0.0.1:1234/in/agent');
+    expect(gatewayHookUrl({ gateway: { port: 1234 }, hooks: { path: 'in/' } })).toBe(
+      'http://127.0.0.1:1234/in/agent',
+    );
     // OpenClaw applies schema defaults: the default URL is treated as unset.
     const filled = { notifyWebhookUrl: 'http://localhost:18789/hooks/agent', hooksToken: '' };
-    expect(resolvePluginConfig(filled, { gateway: { port: 5 } }).notifyWebhookUrl).toBe('http://127.0.0.1:5/hooks/agent');
+    expect(resolvePluginConfig(filled, { gateway: { port: 5 } }).notifyWebhookUrl).toBe(
+      'http://127.0.0.1:5/hooks/agent',
+    );
     expect(resolvePluginConfig({ notifyWebhookUrl: 'http://x/hooks/agent' }, {}).notifyWebhookUrl).toBe(
       'http://x/hooks/agent',
     );

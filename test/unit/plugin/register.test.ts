@@ -64,7 +64,9 @@ describe('registerClaudeCode', () => {
     });
     const status = tools.find((t) => t.name === 'claude_code_status')!;
     await expect(status.execute('c', { job_id: 'job-1' })).resolves.toMatchObject({ details: { ok: true } });
-    expect(ctx.logger.info).toHaveBeenCalledWith(expect.stringContaining('notifications to http://127.0.0.1:28790'));
+    expect(ctx.logger.info).toHaveBeenCalledWith(
+      expect.stringContaining('notifications to http://127.0.0.1:28790'),
+    );
   });
 
   it('an explicit hooksToken and notifyWebhookUrl win over the gateway config', async () => {
@@ -74,7 +76,10 @@ describe('registerClaudeCode', () => {
     });
     await services[0]!.start(ctx);
     await host.get();
-    expect(create.mock.calls[0]![0]).toMatchObject({ hooksToken: 'mine', notifyWebhookUrl: 'http://127.0.0.1:1/hooks/agent' });
+    expect(create.mock.calls[0]![0]).toMatchObject({
+      hooksToken: 'mine',
+      notifyWebhookUrl: 'http://127.0.0.1:1/hooks/agent',
+    });
   });
 
   it('stop closes the supervisor without cancelling running jobs', async () => {

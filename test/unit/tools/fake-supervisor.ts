@@ -21,7 +21,15 @@ export function jobStatus(overrides: Partial<JobStatus> = {}): JobStatus {
     createdAt: '2026-01-01T00:00:00.000Z',
     startedAt: '2026-01-01T00:00:01.000Z',
     endedAt: null,
-    claude: { sessionId: null, model: null, numTurns: null, costUsd: null, durationMs: null, usage: null, result: null },
+    claude: {
+      sessionId: null,
+      model: null,
+      numTurns: null,
+      costUsd: null,
+      durationMs: null,
+      usage: null,
+      result: null,
+    },
     ...overrides,
   };
 }
@@ -85,7 +93,12 @@ export class FakeSupervisor implements ToolSupervisor {
   async cancel(jobId: string): Promise<JobStatus> {
     this.calls.push(['cancel', jobId]);
     const job = this.status(jobId);
-    const cancelled = { ...job, status: 'cancelled' as const, error: 'Job cancelled', errorCode: ErrorCodes.CANCELLED };
+    const cancelled = {
+      ...job,
+      status: 'cancelled' as const,
+      error: 'Job cancelled',
+      errorCode: ErrorCodes.CANCELLED,
+    };
     this.jobs.set(jobId, cancelled);
     return cancelled;
   }

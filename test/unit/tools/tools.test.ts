@@ -30,7 +30,12 @@ function gradedAsFailure(details: Record<string, unknown>): boolean {
   const status = typeof details.status === 'string' ? details.status.toLowerCase() : undefined;
   const explicit = details.ok === true || details.success === true;
   if (details.ok === false || details.success === false) return true;
-  if (status && ['failed', 'cancelled', 'error', 'timeout', 'aborted', 'killed', 'invalid'].includes(status) && !explicit) return true;
+  if (
+    status &&
+    ['failed', 'cancelled', 'error', 'timeout', 'aborted', 'killed', 'invalid'].includes(status) &&
+    !explicit
+  )
+    return true;
   if (details.timedOut === true || Boolean(details.error)) return true;
   if (status === 'completed') return false;
   return typeof details.exitCode === 'number' && details.exitCode !== 0;
@@ -51,14 +56,20 @@ describe('the six tools', () => {
 
   it("take the seed's parameters", () => {
     const { tools } = setup();
-    const params = (name: string) => tools.get(name)!.parameters as { properties: object; required?: string[] };
+    const params = (name: string) =>
+      tools.get(name)!.parameters as { properties: object; required?: string[] };
     expect(Object.keys(params('claude_code_start').properties)).toEqual(['prompt', 'session_id']);
     expect(params('claude_code_start').required).toEqual(['prompt']);
     for (const name of ['claude_code_status', 'claude_code_cancel']) {
       expect(Object.keys(params(name).properties)).toEqual(['job_id', 'session_id']);
       expect(params(name).required).toEqual(['job_id']);
     }
-    expect(Object.keys(params('claude_code_output').properties)).toEqual(['job_id', 'session_id', 'offset', 'limit']);
+    expect(Object.keys(params('claude_code_output').properties)).toEqual([
+      'job_id',
+      'session_id',
+      'offset',
+      'limit',
+    ]);
     expect(Object.keys(params('claude_code_cleanup').properties)).toEqual([]);
     expect(Object.keys(params('claude_code_sessions').properties)).toEqual([]);
   });
@@ -67,20 +78,48 @@ describe('the six tools', () => {
     const { call, supervisor } = setup();
     const result = await call('claude_code_start', { prompt: 'fix the tests', session_id: 'my-proj' });
     expect(supervisor.calls[0]).toEqual(['start', { prompt: 'fix the tests', sessionId: 'my-proj' }]);
-    expect(result.details).toMatchObject({ ok: true, jobId: 'job-new', sessionId: 'my-proj', status: 'pending' });
-    expect(JSON.parse(result.text)).toMatchObject({ jobId: 'job-new', sessionId: 'my-proj', status: 'pending' });
+    expect(result.details).toMatchObject({
+      ok: true,
+      jobId: 'job-new',
+      sessionId: 'my-proj',
+      status: 'pending',
+    });
+    expect(JSON.parse(result.text)).toMatchObject({
+      jobId: 'job-new',
+      sessionId: 'my-proj',
+      status: 'pending',
+    });
   });
 
   it("status carries the seed's fields in its text and grades a failed job as a successful query", async () => {
     const { call, supervisor } = setup();
     supervisor.jobs.set(
       'job-1',
-      jobStatus({ status: 'failed', exitCode: 1, error: 'idle_timeout - No output for 120 seconds', errorCode: 'IDLE_TIMEOUT' }),
+      jobStatus({
+        status: 'failed',
+        exitCode: 1,
+        error: 'idle_timeout - No output for 120 seconds',
+        errorCode: 'IDLE_TIMEOUT',
+      }),
     );
     const result = await call('claude_code_status', { job_id: 'job-1' });
-    const seedFields = ['status', 'elapsedSeconds', 'outputSize', 'tailOutput', 'lastOutputSecondsAgo', 'activityState', 'metrics', 'exitCode', 'error'];
+    const seedFields = [
+      'status',
+      'elapsedSeconds',
+      'outputSize',
+      'tailOutput',
+      'lastOutputSecondsAgo',
+      'activityState',
+      'metrics',
+      'exitCode',
+      'error',
+    ];
     expect(Object.keys(JSON.parse(result.text))).toEqual(expect.arrayContaining(seedFields));
-    expect(result.details).toMatchObject({ ok: true, status: 'failed', job: { exitCode: 1, errorCode: 'IDLE_TIMEOUT' } });
+    expect(result.details).toMatchObject({
+      ok: true,
+      status: 'failed',
+      job: { exitCode: 1, errorCode: 'IDLE_TIMEOUT' },
+    });
     expect(result.details).not.toHaveProperty('error');
     expect(result.details).not.toHaveProperty('exitCode');
     expect(gradedAsFailure(result.details)).toBe(false);
@@ -98,7 +137,13 @@ describe('the six tools', () => {
     const { call, supervisor } = setup();
     supervisor.jobs.set('job-1', jobStatus());
     const first = await call('claude_code_output', { job_id: 'job-1', limit: 10 });
-    expect(first.details).toMatchObject({ ok: true, offset: 0, nextOffset: 10, hasMore: true, content: '{"type":"s' });
+    expect(first.details).toMatchObject({
+      ok: true,
+      offset: 0,
+      nextOffset: 10,
+      hasMore: true,
+      content: '{"type":"s',
+    });
     expect(first.text).toBe(
       '[job: job-1] [status: running] [bytes 0-10 of 36] [more available: next offset 10]\n\n{"type":"s',
     );
@@ -139,12 +184,20 @@ describe('bad calls', () => {
   it.each([
     ['claude_code_status', {}, /"job_id" is required/],
     ['claude_code_status', { job_id: 42 }, /"job_id": expected string/],
-    ['claude_code_status', { jobId: 'job-1' }, /unknown parameter "jobId" \(claude_code_status takes "job_id", "session_id"\)/],
+    [
+      'claude_code_status',
+      { jobId: 'job-1' },
+      /unknown parameter "jobId" \(claude_code_status takes "job_id", "session_id"\)/,
+    ],
     ['claude_code_start', { prompt: '' }, /"prompt": must not be empty/],
     ['claude_code_start', { prompt: 'x', session_id: '../etc' }, /"session_id": letters, digits/],
     ['claude_code_output', { job_id: 'job-1', offset: -1 }, /"offset": .*>=0/],
     ['claude_code_output', { job_id: 'job-1', limit: 1.5 }, /"limit": expected int/],
-    ['claude_code_cleanup', { force: true }, /unknown parameter "force" \(claude_code_cleanup takes no parameters\)/],
+    [
+      'claude_code_cleanup',
+      { force: true },
+      /unknown parameter "force" \(claude_code_cleanup takes no parameters\)/,
+    ],
     ['claude_code_sessions', null, null],
   ])('%s %j → a tool error that says what to fix', async (name, params, message) => {
     const { call } = setup();
@@ -162,7 +215,10 @@ describe('bad calls', () => {
   it('supervisor errors keep their code and carry a hint; unknown errors carry no stack', async () => {
     const { call, supervisor } = setup();
     const missing = await call('claude_code_status', { job_id: 'job-nope' });
-    expect(missing.details).toMatchObject({ ok: false, error: { code: 'JOB_NOT_FOUND', message: 'Job not found: job-nope' } });
+    expect(missing.details).toMatchObject({
+      ok: false,
+      error: { code: 'JOB_NOT_FOUND', message: 'Job not found: job-nope' },
+    });
     expect(missing.text).toMatch(/returned by claude_code_start/);
 
     supervisor.startError = busy();
@@ -173,7 +229,10 @@ describe('bad calls', () => {
     });
     supervisor.startError = new TypeError('boom');
     const internal = await call('claude_code_start', { prompt: 'x' });
-    expect(internal.details).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: 'Internal error: boom' } });
+    expect(internal.details).toMatchObject({
+      ok: false,
+      error: { code: 'INTERNAL', message: 'Internal error: boom' },
+    });
     expect(internal.text).not.toMatch(/\n\s+at /);
   });
 });
