@@ -71,14 +71,20 @@ describe.skipIf(!env.available)(
       await new Promise<void>((resolve) => {
         const check = () => {
           const s = sup.status(jobId);
-          if (s.status === 'running' && s.outputSize > 0) {
+          if (s.status === 'running' && s.outputSize > 0 && s.metrics !== null) {
             sup.off('job:progress', check);
             resolve();
           }
         };
         sup.on('job:progress', check);
       });
-      // While it runs: the container holds a capability token, never the host's key.
+      // Metrics are sampled from the runtime while it runs.
+    const running = sup.status(jobId);
+    expect(running.metrics!.memoryBytes).toBeGreaterThan(1024 * 1024);
+    expect(running.metrics!.memoryLimitBytes).toBeGreaterThan(500 * 1000 * 1000);
+    expect(running.metrics!.pids).toBeGreaterThanOrEqual(2);
+    expect(['active', 'processing', 'idle']).toContain(running.activityState);
+    // While it runs: the container holds a capability token, never the host's key.
       const rt = env.available ? env.spec : (undefined as never);
       const inspected = await execa(rt.command, [
         ...rt.globalArgs,
