@@ -4,8 +4,11 @@
  * same bytes test/fixtures/fake-runtime.mjs prints for the same settings), paced at
  * FAKE_RATE_BYTES_PER_SEC (unset or 0: full speed). One process per job, writing straight to the
  * pipe the supervisor reads: no container process, no log file to poll.
+ *
+ * FAKE_GO_FILE=<path>: print nothing until that file exists, so that the benchmark can start N
+ * jobs and then let them all stream at once (pacing starts at the go, not at process start).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -28,6 +31,10 @@ if (total > recording.length && recording.subarray(lastStart).includes('"type":"
   last = recording.subarray(lastStart);
 }
 
+process.on('SIGINT', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(143));
+if (env.FAKE_GO_FILE) while (!existsSync(env.FAKE_GO_FILE)) await sleep(10);
+
 const started = Date.now();
 let sent = 0;
 async function write(buf) {
@@ -40,8 +47,6 @@ async function write(buf) {
   }
 }
 
-process.on('SIGINT', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(143));
 do await write(body);
 while (sent + last.length < total && body.length > 0);
 await write(last);
