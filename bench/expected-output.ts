@@ -1,6 +1,7 @@
 /**
- * The bytes a job's output file must hold, computed without the supervisor: the fake runtime's
- * `run` is executed once directly and its stdout hashed. The recording is LF-only with no empty
+ * The bytes a job's output file must hold, computed without the supervisor: the load generator's
+ * `run` is executed once directly and its stdout hashed (and the unit tests' fixture runtime can
+ * be asked the same, to show both print the same bytes). The recording is LF-only with no empty
  * lines, so the output file (each line + '\n') must equal that stdout byte for byte. The rate
  * only changes timing, never bytes, so the reference runs at full speed.
  */
@@ -10,7 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { generatorCommand, type LoadGenerator } from './fake-stack.js';
+import { FAKE_RUNTIME, LIGHT_RUNTIME } from './fake-stack.js';
+
+export type Generator = 'light' | 'fixture';
 
 export interface ExpectedOutput {
   bytes: number;
@@ -19,7 +22,11 @@ export interface ExpectedOutput {
 
 const cache = new Map<string, Promise<ExpectedOutput>>();
 
-export function expectedOutput(generator: LoadGenerator, stream: string, totalBytes: number): Promise<ExpectedOutput> {
+export function expectedOutput(
+  stream: string,
+  totalBytes: number,
+  generator: Generator = 'light',
+): Promise<ExpectedOutput> {
   const key = `${generator}\0${stream}\0${totalBytes}`;
   let entry = cache.get(key);
   if (!entry) {
@@ -29,7 +36,11 @@ export function expectedOutput(generator: LoadGenerator, stream: string, totalBy
   return entry;
 }
 
-async function referenceRun(generator: LoadGenerator, stream: string, totalBytes: number): Promise<ExpectedOutput> {
+async function referenceRun(
+  generator: Generator,
+  stream: string,
+  totalBytes: number,
+): Promise<ExpectedOutput> {
   const state = await mkdtemp(join(tmpdir(), 'claude-pod-bench-ref-'));
   try {
     const env: Record<string, string> = {
@@ -38,13 +49,17 @@ async function referenceRun(generator: LoadGenerator, stream: string, totalBytes
       FAKE_STREAM: stream,
       FAKE_TOTAL_BYTES: String(totalBytes),
     };
-    const child = execa(generatorCommand(generator), ['run', '--rm', '--name', 'reference', 'bench-image', 'claude'], {
-      env,
-      extendEnv: false,
-      buffer: false,
-      encoding: 'buffer',
-      stdin: 'ignore',
-    });
+    const child = execa(
+      generator === 'light' ? LIGHT_RUNTIME : FAKE_RUNTIME,
+      ['run', '--rm', '--name', 'reference', 'bench-image', 'claude'],
+      {
+        env,
+        extendEnv: false,
+        buffer: false,
+        encoding: 'buffer',
+        stdin: 'ignore',
+      },
+    );
     const hash = createHash('sha256');
     let bytes = 0;
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -1,8 +1,8 @@
 /**
- * A supervisor wired to the fake container runtime (test/fixtures/fake-runtime.mjs): the same
- * supervisor, pool, worker and JobRunner code as production; only the runtime command differs.
+ * A supervisor wired to the load generator instead of podman: the same supervisor, pool, worker
+ * and JobRunner code as production; only the runtime command differs.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../src/runtime/runtime-info.js';
@@ -11,29 +11,23 @@ import type { JobStatus } from '../src/supervisor/job-view.js';
 import type { Supervisor } from '../src/supervisor/supervisor.js';
 import type { Impl } from './impl.js';
 
-/**
- * The load generators, both stand-ins for `podman`:
- * - `light` (default): bench/load-generator — `run` is one process streaming straight to the
- *   supervisor's pipe, the other verbs are sh; cheap enough for 64 jobs on 2 cores.
- * - `fixture`: test/fixtures/fake-runtime.mjs — a detached "container" process writing a log that
- *   the `run` client polls and copies, like podman's conmon; about three times the CPU per job.
- * Both print the same bytes for the same FAKE_* settings.
- */
-export type LoadGenerator = 'light' | 'fixture';
-
+/** The fixture runtime of the unit tests: its bytes are the reference the light generator must match. */
 export const FAKE_RUNTIME = resolve('test/fixtures/fake-runtime.mjs');
+/**
+ * The benchmark's load generator (bench/load-generator): `run` is one process streaming straight
+ * to the supervisor's pipe and the other verbs are sh, cheap enough for 64 jobs on 2 cores. The
+ * fixture runtime's detached "container" plus a polling `run` client cost about three times the
+ * CPU per job, which on 2 cores would be measured as the supervisor's latency.
+ */
 export const LIGHT_RUNTIME = resolve('bench/load-generator/podman.sh');
-
-export const generatorCommand = (generator: LoadGenerator): string =>
-  generator === 'light' ? LIGHT_RUNTIME : FAKE_RUNTIME;
 /** Recorded stream-json: assistant text, tool_use with a 43 KB input, tool_results up to 94 KB. LF only. */
 export const DEFAULT_STREAM = resolve('test/fixtures/streams/tool-use.jsonl');
 
 export type JobMode = 'worker' | 'inline';
 
-export const fakeRuntimeInfo = (generator: LoadGenerator): RuntimeInfo => ({
+export const fakeRuntimeInfo = (): RuntimeInfo => ({
   kind: 'podman',
-  command: generatorCommand(generator),
+  command: LIGHT_RUNTIME,
   version: 'fake',
   ociRuntime: null,
   rootless: true,
@@ -50,7 +44,7 @@ export const inertApiGate = (): ApiGate => ({
   close: async () => undefined,
 });
 
-/** What the fake "container" prints: FAKE_* variables, read by the runtime client from its env. */
+/** What the load generator prints: FAKE_* variables, read by its `run` from the environment. */
 export interface FakeLoad {
   stream: string;
   totalBytes: number;
@@ -61,29 +55,32 @@ export interface FakeLoad {
 export interface FakeStack {
   sup: Supervisor;
   dir: string;
+  /** Every job prints nothing until this is called: then they all stream at once. */
+  go(): Promise<void>;
   waitForEnd(jobId: string): Promise<JobStatus>;
   outputPath(jobId: string): string;
   dispose(): Promise<void>;
 }
 
 /**
- * Sets the FAKE_* environment (workers copy process.env when they are created, and the runtime
- * client inherits it), creates a supervisor on temp directories and undoes both on dispose.
+ * Sets the FAKE_* environment (worker threads copy process.env when they are created, and the
+ * runtime client inherits it), creates a supervisor on temp directories and undoes both on dispose.
  */
 export async function fakeStack(opts: {
   impl: Impl;
-  generator: LoadGenerator;
   mode: JobMode;
   jobs: number;
   load: FakeLoad;
   metricsIntervalSeconds: number;
 }): Promise<FakeStack> {
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-bench-'));
+  const goFile = join(dir, 'go');
   const restoreEnv = setEnv({
-    FAKE_RUNTIME_STATE: join(dir, 'runtime-state'),
     FAKE_STREAM: opts.load.stream,
     FAKE_TOTAL_BYTES: String(opts.load.totalBytes),
-    FAKE_RATE_BYTES_PER_SEC: opts.load.rateBytesPerSec === null ? undefined : String(opts.load.rateBytesPerSec),
+    FAKE_GO_FILE: goFile,
+    FAKE_RATE_BYTES_PER_SEC:
+      opts.load.rateBytesPerSec === null ? undefined : String(opts.load.rateBytesPerSec),
     FAKE_CHUNK_BYTES: undefined,
     FAKE_HOLD_MS: undefined,
     FAKE_STALL_MS: undefined,
@@ -102,7 +99,7 @@ export async function fakeStack(opts: {
         idleTimeout: 120,
       },
       {
-        runtime: fakeRuntimeInfo(opts.generator),
+        runtime: fakeRuntimeInfo(),
         apiGate: inertApiGate(),
         skipRecovery: true,
         ...(opts.mode === 'inline' ? { inlineJobsForBenchmark: true } : {}),
@@ -116,6 +113,7 @@ export async function fakeStack(opts: {
   return {
     sup,
     dir,
+    go: () => writeFile(goFile, 'go\n'),
     waitForEnd: (jobId) => waitForEnd(sup, jobId),
     outputPath: (jobId) => sup.registryState.jobs[jobId]!.outputPath,
     async dispose() {

@@ -5,6 +5,7 @@
  * `eventLoopUtilization` how busy the loop is.
  */
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { startCpuLoad, type CpuLoad } from './cpu-load.js';
 import { round, summarize, type Summary } from './stats.js';
 
 export interface GatewayProbeResult {
@@ -17,6 +18,7 @@ export interface GatewayProbeResult {
   statusMs: Summary;
   /** How late the gateway's own ticks ran (ms): what a chat message would wait before handling. */
   gatewayTickLateMs: Summary;
+  cpu: CpuLoad;
 }
 
 export interface GatewayProbe {
@@ -39,6 +41,7 @@ export function startGatewayProbe(opts: {
   const resolutionMs = opts.resolutionMs ?? 5;
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
+  const cpu = startCpuLoad();
   const elu0: EventLoopUtilization = performance.eventLoopUtilization();
   const started = performance.now();
   const statusMs: number[] = [];
@@ -78,6 +81,7 @@ export function startGatewayProbe(opts: {
         eventLoopUtilization: round(elu.utilization),
         statusMs: roundSummary(summarize(statusMs), 4),
         gatewayTickLateMs: roundSummary(summarize(tickLate)),
+        cpu: cpu.stop(),
       };
       if (sink < 0) console.log(sink); // keep the chat work observable to the optimiser
       return result;

@@ -43,5 +43,10 @@ async function load(kind: ImplKind): Promise<Impl> {
   const create = (await import(url('create'))) as typeof CreateModule;
   const pool = (await import(url('pool'))) as typeof PoolModule;
   const gate = (await import(url('proxy-gate'))) as typeof ProxyGateModule;
-  return { kind, createSupervisor: create.createSupervisor, JobPool: pool.JobPool, ProxyGate: gate.ProxyGate };
+  return {
+    kind,
+    createSupervisor: create.createSupervisor,
+    JobPool: pool.JobPool,
+    ProxyGate: gate.ProxyGate,
+  };
 }

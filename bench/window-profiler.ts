@@ -68,5 +68,8 @@ export function summarizeProfile(profile: CpuProfile, limit = 15): Omit<ProfileS
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
     .map(([frame, ms]) => ({ frame, selfMs: Math.round(ms), share: Math.round((1000 * ms) / busy) / 1000 }));
-  return { totalMs: Math.round(total), top: [{ frame: '(idle)', selfMs: Math.round(idle), share: Number.NaN }, ...top] };
+  return {
+    totalMs: Math.round(total),
+    top: [{ frame: '(idle)', selfMs: Math.round(idle), share: Number.NaN }, ...top],
+  };
 }

@@ -20,7 +20,9 @@ if (!env.FAKE_STREAM) {
 const recording = readFileSync(env.FAKE_STREAM);
 const total = Number(env.FAKE_TOTAL_BYTES ?? 0);
 const rate = Number(env.FAKE_RATE_BYTES_PER_SEC ?? 0);
-const chunk = Number(env.FAKE_CHUNK_BYTES ?? 0) || (rate > 0 ? Math.max(1, Math.min(65536, Math.floor(rate / 50))) : 1 << 20);
+const chunk =
+  Number(env.FAKE_CHUNK_BYTES ?? 0) ||
+  (rate > 0 ? Math.max(1, Math.min(65536, Math.floor(rate / 50))) : 1 << 20);
 
 let body = recording;
 let last = Buffer.alloc(0);

@@ -1,32 +1,33 @@
 /**
- * One load scenario: N jobs through a real supervisor (worker pool or the inline baseline), each
- * streaming the recorded stream-json from the fake runtime, with the gateway probe on the main
- * thread. Afterwards every job's output file is checked byte for byte against the reference.
+ * One load scenario: N jobs through a real supervisor (worker pool, or the inline baseline),
+ * each streaming recorded stream-json from the load generator, with the gateway probe on the
+ * main thread. The jobs are started first and held silent; then they all stream at once, so the
+ * measurement window has every job at full load. Afterwards every job's output file is checked
+ * byte for byte against the reference.
  */
 import { performance } from 'node:perf_hooks';
 import type { JobStatus } from '../../src/supervisor/job-view.js';
 import { expectedOutput, hashFile } from '../expected-output.js';
-import { fakeStack, type JobMode, type LoadGenerator } from '../fake-stack.js';
-import type { Impl } from '../impl.js';
+import { fakeStack, type JobMode } from '../fake-stack.js';
 import { startGatewayProbe, type GatewayProbeResult } from '../gateway-probe.js';
+import type { Impl } from '../impl.js';
 import { forceGc, startMemorySampler } from '../memory.js';
 import { MiB, round } from '../stats.js';
 import { startWindowProfiler, type ProfileSummary, type WindowProfiler } from '../window-profiler.js';
 
 export interface LoadScenario {
   mode: JobMode;
-  generator: LoadGenerator;
   jobs: number;
   /** Per job; null = full speed. */
   rateBytesPerSec: number | null;
   bytesPerJob: number;
   stream: string;
   /**
-   * Rate-limited runs measure a steady-state window of this length, starting once every job has
-   * produced output (ended early if a job finishes). Full-speed runs measure from the last
-   * `start()` to the last job's end.
+   * Rate-limited: the window starts `warmupMs` after the go and lasts `steadyMs` (bytesPerJob
+   * should last longer). Full speed: the window runs from the go until the last job ended.
    */
   steadyMs: number;
+  warmupMs: number;
   metricsIntervalSeconds: number;
   /** Force a GC this often during the run and record the live heap (memory scenarios only). */
   liveHeapEveryMs?: number;
@@ -35,13 +36,14 @@ export interface LoadScenario {
 }
 
 export interface LoadResult {
+  name: string;
   mode: JobMode;
   jobs: number;
   rateBytesPerSec: number | null;
   bytesPerJob: number;
-  /** From the first start() until every job had produced output. */
+  /** From the first start() until every job's worker had spawned its runtime client. */
   rampMs: number;
-  window: 'steady' | 'start-to-end';
+  window: 'steady' | 'go-to-end';
   probe: GatewayProbeResult;
   /** Output bytes written by all jobs during the window, per second (MiB/s). */
   aggregateMiBps: number;
@@ -49,24 +51,27 @@ export interface LoadResult {
     heapBaselineMiB: number;
     /** Peak main-thread heapUsed over the baseline (garbage included). */
     heapPeakDeltaMiB: number;
-    /** Live heap (after a forced GC) at its highest during the run, over the baseline. */
+    /** Live main-thread heap (after a forced GC) at its highest during the run, over the baseline. */
     liveHeapDeltaMiB: number | null;
     /** Main-thread heap still held after every job ended (forced GC), over the baseline. */
     heapRetainedDeltaMiB: number;
     rssBaselineMiB: number;
+    /** Peak process RSS (worker threads included) over the baseline taken before any job. */
     rssPeakDeltaMiB: number;
   };
-  accuracy: { jobs: number; identical: number; completed: number; problems: string[] };
+  accuracy: { jobs: number; identical: number; completed: number; expectedBytes: number; problems: string[] };
   profile?: ProfileSummary;
 }
 
-const RAMP_TIMEOUT_MS = 120_000;
+const RAMP_TIMEOUT_MS = 180_000;
+/** After the last job reports `running`, give the runtime clients a moment to boot. */
+const SETTLE_MS = 1000;
 
 export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<LoadResult> {
-  const expected = await expectedOutput(s.generator, s.stream, s.bytesPerJob);
+  const name = scenarioName(s);
+  const expected = await expectedOutput(s.stream, s.bytesPerJob);
   const stack = await fakeStack({
     impl,
-    generator: s.generator,
     mode: s.mode,
     jobs: s.jobs,
     load: { stream: s.stream, totalBytes: s.bytesPerJob, rateBytesPerSec: s.rateBytesPerSec },
@@ -77,6 +82,27 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     forceGc();
     const base = process.memoryUsage();
     const sampler = startMemorySampler();
+
+    // ---- ramp: start every job; each is held silent until the go ----
+    const running = new Set<string>();
+    let allRunning: () => void = () => undefined;
+    const everyoneRunning = new Promise<void>((resolve) => (allRunning = resolve));
+    const onRunning = (st: JobStatus) => {
+      running.add(st.jobId);
+      if (running.size === s.jobs) allRunning();
+    };
+    sup.on('job:running', onRunning);
+    const t0 = performance.now();
+    const jobIds = (
+      await Promise.all(Array.from({ length: s.jobs }, (_, i) => sup.start({ prompt: `bench job ${i}` })))
+    ).map((r) => r.jobId);
+    const ends = jobIds.map((id) => stack.waitForEnd(id));
+    await withTimeout(everyoneRunning, RAMP_TIMEOUT_MS, () => `jobs to run (${running.size}/${s.jobs})`);
+    const rampMs = performance.now() - t0;
+    sup.off('job:running', onRunning);
+    await sleep(SETTLE_MS);
+
+    // ---- the window ----
     let liveHeapPeak = 0;
     const liveTimer = s.liveHeapEveryMs
       ? setInterval(() => {
@@ -84,87 +110,56 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
           liveHeapPeak = Math.max(liveHeapPeak, process.memoryUsage().heapUsed);
         }, s.liveHeapEveryMs)
       : null;
-
-    const jobIds: string[] = [];
-    const withOutput = new Set<string>();
-    let firstEnd: (() => void) | null = null;
-    const firstEnded = new Promise<void>((resolve) => (firstEnd = resolve));
-    let allOutput: (() => void) | null = null;
-    const allHaveOutput = new Promise<void>((resolve) => (allOutput = resolve));
-    const onProgress = (st: JobStatus) => {
-      if (st.outputSize > 0 && !withOutput.has(st.jobId)) {
-        withOutput.add(st.jobId);
-        if (withOutput.size === s.jobs) allOutput?.();
-      }
-    };
-    const onEnd = (st: JobStatus) => {
-      onProgress(st);
-      firstEnd?.();
-    };
-    sup.on('job:progress', onProgress);
-    sup.on('job:end', onEnd);
-
-    const t0 = performance.now();
-    const started = await Promise.all(
-      Array.from({ length: s.jobs }, (_, i) => sup.start({ prompt: `bench job ${i}` })),
-    );
-    for (const { jobId } of started) jobIds.push(jobId);
-    const ends = jobIds.map((id) => stack.waitForEnd(id));
     const status = () => sup.status(jobIds[Math.floor(Math.random() * jobIds.length)]!);
-
-    let profiler: WindowProfiler | null = null;
-    const profile = async () => {
-      if (s.cpuProfileDir) profiler = await startWindowProfiler(s.cpuProfileDir, scenarioName(s));
-    };
-    let probe: GatewayProbeResult;
-    let rampMs: number;
-    let windowBytes: number;
     const outputTotal = () => jobIds.reduce((acc, id) => acc + sup.status(id).outputSize, 0);
+    let profiler: WindowProfiler | null = null;
+    let probe: GatewayProbeResult;
+    let windowBytes: number;
+    await stack.go();
     if (s.rateBytesPerSec !== null) {
-      await withTimeout(allHaveOutput, RAMP_TIMEOUT_MS, `jobs to produce output (${withOutput.size}/${s.jobs})`);
-      rampMs = performance.now() - t0;
+      await sleep(s.warmupMs);
       const bytes0 = outputTotal();
-      await profile();
+      if (s.cpuProfileDir) profiler = await startWindowProfiler(s.cpuProfileDir, name);
       const gateway = startGatewayProbe({ status });
-      await Promise.race([sleep(s.steadyMs), firstEnded]);
+      await sleep(s.steadyMs);
       probe = gateway.stop();
       windowBytes = outputTotal() - bytes0;
     } else {
-      await profile();
+      if (s.cpuProfileDir) profiler = await startWindowProfiler(s.cpuProfileDir, name);
       const gateway = startGatewayProbe({ status });
-      const bytes0 = outputTotal();
-      void allHaveOutput.then(() => (rampMsFull = performance.now() - t0));
-      let rampMsFull = Number.NaN;
       await Promise.all(ends);
       probe = gateway.stop();
-      rampMs = rampMsFull;
-      windowBytes = outputTotal() - bytes0;
+      windowBytes = s.jobs * expected.bytes;
     }
-    const profileSummary = profiler ? await (profiler as WindowProfiler).stop() : undefined;
+    const profile = profiler ? await (profiler as WindowProfiler).stop() : undefined;
     const finals = await Promise.all(ends);
-    sup.off('job:progress', onProgress);
-    sup.off('job:end', onEnd);
     if (liveTimer) clearInterval(liveTimer);
     const peak = sampler.stop();
     forceGc();
     const retained = process.memoryUsage().heapUsed;
 
+    // ---- byte accuracy ----
     const problems: string[] = [];
     let identical = 0;
     for (const final of finals) {
-      if (final.status !== 'completed') problems.push(`${final.jobId}: ${final.status} ${final.error ?? ''}`.trim());
+      if (final.status !== 'completed')
+        problems.push(`${final.jobId}: ${final.status} ${final.error ?? ''}`.trim());
       const got = await hashFile(stack.outputPath(final.jobId));
       if (got.bytes === expected.bytes && got.sha256 === expected.sha256) identical++;
-      else problems.push(`${final.jobId}: output ${got.bytes} B (${got.sha256.slice(0, 12)}), expected ${expected.bytes} B`);
+      else
+        problems.push(
+          `${final.jobId}: ${got.bytes} B (sha256 ${got.sha256.slice(0, 12)}…), expected ${expected.bytes} B`,
+        );
     }
     const mib = (n: number) => round(n / MiB, 2);
     return {
+      name,
       mode: s.mode,
       jobs: s.jobs,
       rateBytesPerSec: s.rateBytesPerSec,
       bytesPerJob: s.bytesPerJob,
       rampMs: round(rampMs, 0),
-      window: s.rateBytesPerSec !== null ? 'steady' : 'start-to-end',
+      window: s.rateBytesPerSec !== null ? 'steady' : 'go-to-end',
       probe,
       aggregateMiBps: round(windowBytes / MiB / (probe.durationMs / 1000), 1),
       memory: {
@@ -179,9 +174,10 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
         jobs: finals.length,
         identical,
         completed: finals.filter((f) => f.status === 'completed').length,
+        expectedBytes: expected.bytes,
         problems: problems.slice(0, 10),
       },
-      ...(profileSummary ? { profile: profileSummary } : {}),
+      ...(profile ? { profile } : {}),
     };
   } finally {
     await stack.dispose();
@@ -195,13 +191,13 @@ export function scenarioName(s: Pick<LoadScenario, 'mode' | 'jobs' | 'rateBytesP
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what()}`)), ms);
       }),
     ]);
   } finally {

@@ -50,10 +50,6 @@ export class SupervisorHost {
     throw notRunning(this.failure);
   }
 
-  get started(): boolean {
-    return this.current !== null;
-  }
-
   private waitForStart(): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, this.waitForStartMs);

@@ -10,6 +10,7 @@ import { ownerIdFor } from './owner.js';
 import { ProxyGate } from './proxy-gate.js';
 import { RegistryFile } from './registry-file.js';
 import { acquireStateLock } from './state-lock.js';
+import { stageContainerRuntime } from './stage-runtime.js';
 import { Supervisor } from './supervisor.js';
 
 export interface CreateSupervisorOptions {
@@ -61,6 +62,7 @@ export async function createSupervisor(
     });
     const supervisor = new Supervisor({
       notifier,
+      runtimeDir: await stageContainerRuntime(config.sessionsDir),
       config,
       runtime,
       ownerId: ownerIdFor(config.sessionsDir),

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, LABEL_SESSION } from '../runtime/labels.js';
 import { buildRunArgs, type Mount } from '../runtime/run-args.js';
 import type { ResolvedConfig } from '../shared/config.js';
-import { containerDir } from '../shared/paths.js';
 import type { JobSpec, RuntimeSpec } from '../shared/protocol.js';
 import type { ApiAccess } from './api-gate.js';
 import type { JobRecord, SessionRecord } from './records.js';
@@ -40,6 +39,8 @@ export function buildJobSpec(args: {
   session: SessionRecord;
   api: ApiAccess;
   mode: 'run' | 'attach';
+  /** The staged container/runtime folder (stage-runtime.ts). */
+  runtimeDir: string;
 }): JobSpec {
   const { config, runtime, job, session, api } = args;
   // With the host's network the container's loopback is the host's: give each job its own port.
@@ -49,7 +50,7 @@ export function buildJobSpec(args: {
     { source: session.workspaceDir, target: CONTAINER_WORKDIR },
     { source: join(session.stateDir, 'claude'), target: `${CONTAINER_HOME}/.claude` },
     { source: api.socketDir, target: PROXY_MOUNT, readonly: true },
-    { source: join(containerDir, 'runtime'), target: '/opt/claude-pod', readonly: true },
+    { source: args.runtimeDir, target: '/opt/claude-pod', readonly: true },
   ];
   const env: Record<string, string> = {
     HOME: CONTAINER_HOME,

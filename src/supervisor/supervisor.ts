@@ -56,6 +56,8 @@ export interface SupervisorDeps {
   apiGate: ApiGate;
   logger?: Logger;
   containerUid: number | null;
+  /** The staged container/runtime folder, bind-mounted at /opt/claude-pod. */
+  runtimeDir: string;
   notifier?: Notifier;
   /** Benchmark baseline only: run jobs on the main thread instead of worker threads. */
   inlineJobsForBenchmark?: boolean;
@@ -101,6 +103,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly live = new Map<string, LiveJob>();
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly notifier: Notifier | undefined;
+  readonly runtimeDir: string;
   private imageChecked = false;
   private closed = false;
   private cleanupTimer: NodeJS.Timeout | null = null;
@@ -125,6 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       : new JobPool(this.config.maxConcurrentJobs);
     this.onClose = deps.onClose;
     this.notifier = deps.notifier;
+    this.runtimeDir = deps.runtimeDir;
   }
 
   /**
@@ -361,6 +365,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       session,
       api: access,
       mode,
+      runtimeDir: this.runtimeDir,
     });
     let resolveEnded!: () => void;
     const ended = new Promise<void>((resolve) => (resolveEnded = resolve));

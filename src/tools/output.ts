@@ -12,7 +12,7 @@ export const outputTool = defineTool({
     `Returns up to limit bytes (default ${DEFAULT_READ_LIMIT}) starting at byte offset, with nextOffset, size and hasMore. ` +
     'To read everything, call again with offset = nextOffset while hasMore is true; to follow a running job, ' +
     'keep the last nextOffset and call again later (no sooner than claude_code_status suggests). ' +
-    "For just the final answer, claude_code_status's job.claude.result is shorter.",
+    'For just the final answer, claude.result in claude_code_status is shorter.',
   parameters: z
     .object({
       job_id: jobIdParam,

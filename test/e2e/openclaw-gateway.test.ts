@@ -16,7 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
 import { configJsonSchema, DEFAULT_IMAGE } from '../../src/shared/config.js';
 import { claudeCodeTools, toAgentTool } from '../../src/tools/index.js';
-import { requireRuntime, skipNote } from '../integration/helpers/runtime.js';
+import { isAlive, readPidFile } from '../../src/proxy/pid-file.js';
+import { proxyPaths } from '../../src/proxy/paths.js';
+import { LABEL_OWNER } from '../../src/runtime/labels.js';
+import { ownerIdFor } from '../../src/supervisor/owner.js';
+import { reapByLabel, requireRuntime, skipNote } from '../integration/helpers/runtime.js';
 import { freePort, Gateway, type OpenclawEnvInfo, type ToolCallResult } from './helpers/gateway.js';
 
 const run = promisify(execFile);
@@ -176,6 +180,13 @@ describe.skipIf(!runtime.available)(
 
     afterAll(async () => {
       await gateway?.cleanup();
+      // A failed test can leave a job running (a stopped gateway detaches, it does not kill):
+      // remove this run's containers and its model-API proxy daemon.
+      if (sessionsDir && runtime.available) {
+        await reapByLabel(runtime.spec, `${LABEL_OWNER}=${ownerIdFor(sessionsDir)}`);
+        const proxy = await readPidFile(proxyPaths(join(sessionsDir, '.proxy')).pidFile).catch(() => null);
+        if (proxy && isAlive(proxy.pid)) process.kill(proxy.pid, 'SIGTERM');
+      }
       await mock?.close();
       if (root) await rm(root, { recursive: true, force: true });
       console.info(`[e2e] timings (s since start): ${JSON.stringify(timings)}`);
@@ -381,7 +392,7 @@ describe.skipIf(!runtime.available)(
       expect(output.text.endsWith('\n')).toBe(true);
     });
 
-    it('delivers every notification, one interrupted by the restart included, once per job', async () => {
+    it('delivers every notification, including one interrupted by the restart', async () => {
       const jobs = Object.keys(
         (JSON.parse(await readFile(join(sessionsDir, 'registry.json'), 'utf8')) as { jobs: object }).jobs,
       );

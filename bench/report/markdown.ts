@@ -1,0 +1,106 @@
+/** latest.md: the tables the README shows. */
+import type { BenchResults } from '../bench.js';
+import type { LoadResult } from '../scenarios/load.js';
+import { MiB, round } from '../stats.js';
+
+const mark = (met: boolean | null) => (met === null ? '—' : met ? '✅ met' : '❌ missed');
+
+function loadRow(r: LoadResult): string {
+  const p = r.probe;
+  const rate = r.rateBytesPerSec === null ? 'full speed' : `${round(r.rateBytesPerSec / MiB, 2)} MiB/s`;
+  const cpu = `${p.cpu.processCores} / ${p.cpu.hostCores ?? '?'}`;
+  return [
+    r.mode,
+    r.jobs,
+    rate,
+    `${p.eventLoopDelayMs.p50} / ${p.eventLoopDelayMs.p99} / ${p.eventLoopDelayMs.max}`,
+    `${p.statusMs.p50} / ${p.statusMs.p99}`,
+    p.eventLoopUtilization,
+    cpu,
+    r.aggregateMiBps,
+    round(r.memory.heapPeakDeltaMiB, 1),
+    round(r.memory.rssPeakDeltaMiB / r.jobs, 1),
+    `${r.accuracy.identical}/${r.accuracy.jobs}`,
+    round(r.rampMs / 1000, 1),
+  ].join(' | ');
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.meta;
+  const lines: string[] = [];
+  lines.push(`## Benchmark results (${m.preset} run, ${m.date.slice(0, 10)})`, '');
+  lines.push(
+    `Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}. ` +
+      `Run ${m.date} (${m.durationSeconds} s), supervisor from \`${m.impl}/\`. ` +
+      `Idle main thread on this host (no jobs): event-loop delay p50/p99/max ` +
+      `${r.idle.eventLoopDelayMs.p50} / ${r.idle.eventLoopDelayMs.p99} / ${r.idle.eventLoopDelayMs.max} ms.`,
+    '',
+  );
+  lines.push('### Targets', '', '| Target | Measured | |', '|---|---|---|');
+  for (const t of r.targets) lines.push(`| ${t.target} | ${t.measured} | ${mark(t.met)} |`);
+  lines.push('');
+
+  const header =
+    '| Design | Jobs | Rate per job | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | CPU cores: process / host | Output MiB/s | Main heap peak Δ (MiB) | RSS Δ per job (MiB) | Bytes identical | Ramp (s) |';
+  const rule = '|---|---:|---|---|---|---:|---|---:|---:|---:|---:|---:|';
+  lines.push('### Main thread under load (load generator, same supervisor code path)', '', header, rule);
+  for (const l of r.load) lines.push(`| ${loadRow(l)} |`);
+  lines.push('');
+
+  if (r.memory.length) {
+    lines.push(
+      '### Memory against output size (full speed)',
+      '',
+      '| Design | Jobs | Output per job (MiB) | Main live heap Δ (MiB, after GC) | per job | Main heap peak Δ (MiB) | Retained after end (MiB) | RSS peak Δ per job (MiB) | Bytes identical |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const x of r.memory) {
+      const live = x.memory.liveHeapDeltaMiB ?? Number.NaN;
+      lines.push(
+        `| ${x.mode} | ${x.jobs} | ${round(x.bytesPerJob / MiB, 0)} | ${live} | ${round(live / x.jobs, 2)} | ${x.memory.heapPeakDeltaMiB} | ${x.memory.heapRetainedDeltaMiB} | ${round(x.memory.rssPeakDeltaMiB / x.jobs, 1)} | ${x.accuracy.identical}/${x.accuracy.jobs} |`,
+      );
+    }
+    lines.push('');
+  }
+
+  const p = r.parse;
+  lines.push(
+    `### Parse throughput (${round(p.streamBytes / MiB, 0)} MiB of the recording, median of ${p.repeats})`,
+    '',
+    '| Path | MiB/s | vs bare JSON.parse |',
+    '|---|---:|---:|',
+    `| bare \`JSON.parse\` over the lines as ready strings (each parsed once) | ${p.bareJsonParseMiBps} | 1.00 |`,
+    `| UTF-8 decode + \`JSON.parse\` per line (from bytes) | ${p.decodeAndJsonParseMiBps} | ${round(p.decodeAndJsonParseMiBps / p.bareJsonParseMiBps, 2)} |`,
+    `| \`StreamJsonParser\` on 64 KiB chunks | ${p.streamJsonParserMiBps} | ${round(p.streamJsonParserMiBps / p.bareJsonParseMiBps, 2)} |`,
+    `| one worker end to end (pipe → JobRunner → output file) | ${p.workerPipelineMiBps} | ${p.workerShareOfBare} |`,
+    '',
+  );
+
+  const so = r.startOverhead;
+  lines.push('### Start overhead with the real runtime', '');
+  if (so.available) {
+    lines.push(
+      '| Path | Median to first stream-json byte (ms) | Runs (ms) |',
+      '|---|---:|---|',
+      `| \`supervisor.start()\` → first byte at the job's worker | ${so.medians.supervisorFirstByteMs} | ${so.supervisorFirstByteMs.join(', ')} |`,
+      `| bare \`podman run\`, same argv → first stdout byte | ${so.medians.bareFirstByteMs} | ${so.bareFirstByteMs.join(', ')} |`,
+      `| **overhead** | **${so.overheadMs}** | |`,
+      '',
+      `Both run \`${so.image}\` with the same hardening flags, mounts and \`claude -p … --output-format stream-json --verbose\` against the in-repo mock Messages API through the same host proxy; runs alternate after one warm-up each.`,
+      '',
+    );
+  } else {
+    lines.push(`Not measured: ${so.reason}.`, '');
+  }
+
+  lines.push(
+    '### How it was measured',
+    '',
+    `- Load: N jobs through \`createSupervisor()\` — the worker pool, or \`inlineJobsForBenchmark\` (the same JobRunner on the main thread) — with the runtime command pointed at \`bench/load-generator/podman.sh\`, which streams \`${r.options.stream.split('/').slice(-3).join('/')}\` (assistant text, a 43 KB tool_use input, tool_results up to 94 KB per line) repeated to the job's size. Jobs are started, held silent, then released together; rate-limited windows last ${r.options.steadyMs / 1000} s after a ${r.options.warmupMs / 1000} s warm-up, full-speed windows run from the release to the last job's end. Metrics sampling every ${r.options.metricsIntervalSeconds} s per job (the default).`,
+    '- Event-loop delay: `monitorEventLoopDelay` (5 ms resolution, which is subtracted) on the main thread while a "gateway" timer handles a small JSON chat message and calls `status()` on a random job every 10 ms; `status()` is timed around the call. Utilisation is `eventLoopUtilization`; CPU cores are this process (main + workers) and the whole host from /proc/stat — on a shared machine, host minus process is someone else.',
+    `- Byte accuracy: every job's output file is hashed and compared with the load generator's stdout for the same settings, hashed independently (the generator prints the same bytes as \`test/fixtures/fake-runtime.mjs\`: ${m.generatorMatchesFixture ? 'checked' : 'NOT matching'} in this run).`,
+    '- Memory: main-thread `heapUsed` (peak, and live after a forced GC every 250 ms in the memory runs) and process RSS (worker threads included) over a baseline taken before any job.',
+    '',
+  );
+  return `${lines.join('\n')}\n`;
+}

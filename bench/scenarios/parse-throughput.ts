@@ -1,0 +1,183 @@
+/**
+ * Parse throughput of one job's worker against the physical limit: a bare `JSON.parse` loop over
+ * the same lines (already decoded strings, each parsed once, nothing else done). A second limit,
+ * `decode + JSON.parse`, starts from bytes as a pipe delivers them: UTF-8 decoding of this
+ * recording (9% non-ASCII bytes, e.g. the `→` of file listings) costs more than parsing it. The worker figure is the production path
+ * end to end — a piscina worker running JobRunner on `cat` of the stream (pipe reads, line
+ * splitting, decoding, JSON.parse, the Claude report, writing the output file) — timed from its
+ * first to its last stdout chunk. The bare parser (StreamJsonParser on 64 KiB chunks, no file)
+ * sits in between.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { once } from 'node:events';
+import type { JobOutcome, JobSpec } from '../../src/shared/protocol.js';
+import { StreamJsonParser } from '../../src/workers/stream-json.js';
+import type { Impl } from '../impl.js';
+import { MiB, median, round } from '../stats.js';
+
+export interface ParseThroughputResult {
+  streamBytes: number;
+  lines: number;
+  /** MiB/s, median of `repeats`. */
+  bareJsonParseMiBps: number;
+  decodeAndJsonParseMiBps: number;
+  streamJsonParserMiBps: number;
+  workerPipelineMiBps: number;
+  /** workerPipeline / bareJsonParse. */
+  workerShareOfBare: number;
+  repeats: number;
+  runs: { bare: number[]; decode: number[]; parser: number[]; worker: number[] };
+}
+
+export async function runParseThroughput(
+  impl: Impl,
+  opts: { stream: string; bytes: number; repeats: number },
+): Promise<ParseThroughputResult> {
+  const recording = await readFile(opts.stream);
+  const bounds = lineBounds(recording);
+  const copies = Math.max(1, Math.round(opts.bytes / recording.length));
+  const dir = await mkdtemp(join(tmpdir(), 'claude-pod-bench-parse-'));
+  try {
+    const file = join(dir, 'stream.jsonl');
+    const out = createWriteStream(file);
+    for (let i = 0; i < copies; i++) if (!out.write(recording)) await once(out, 'drain');
+    out.end();
+    await once(out, 'finish');
+    const streamBytes = copies * recording.length;
+
+    const runs = {
+      bare: [] as number[],
+      decode: [] as number[],
+      parser: [] as number[],
+      worker: [] as number[],
+    };
+    for (let r = 0; r < opts.repeats; r++) {
+      runs.bare.push(bareJsonParse(recording, bounds, copies));
+      runs.decode.push(decodeAndParse(recording, bounds, copies));
+      runs.parser.push(parserOnly(recording, copies));
+      runs.worker.push(await workerPipeline(impl, file, join(dir, `out-${r}.jsonl`), streamBytes));
+    }
+    const bare = median(runs.bare);
+    const worker = median(runs.worker);
+    return {
+      streamBytes,
+      lines: bounds.length * copies,
+      bareJsonParseMiBps: round(bare, 1),
+      decodeAndJsonParseMiBps: round(median(runs.decode), 1),
+      streamJsonParserMiBps: round(median(runs.parser), 1),
+      workerPipelineMiBps: round(worker, 1),
+      workerShareOfBare: round(worker / bare, 2),
+      repeats: opts.repeats,
+      runs: {
+        bare: runs.bare.map((v) => round(v, 1)),
+        decode: runs.decode.map((v) => round(v, 1)),
+        parser: runs.parser.map((v) => round(v, 1)),
+        worker: runs.worker.map((v) => round(v, 1)),
+      },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+type Bounds = Array<[number, number]>;
+
+function lineBounds(recording: Buffer): Bounds {
+  const bounds: Bounds = [];
+  for (let start = 0; start < recording.length;) {
+    let nl = recording.indexOf(0x0a, start);
+    if (nl === -1) nl = recording.length;
+    if (nl > start) bounds.push([start, nl]);
+    start = nl + 1;
+  }
+  return bounds;
+}
+
+/** Decoded strings ready in memory are capped at this much source (the parse then repeats over them). */
+const BARE_MAX_BYTES = 64 * MiB;
+
+/**
+ * JSON.parse over the lines as ready strings, each string parsed once (V8 parses a string it has
+ * parsed before faster, which would flatter the limit): no I/O, no decoding, no splitting.
+ */
+function bareJsonParse(recording: Buffer, bounds: Bounds, copies: number): number {
+  const distinct = Math.max(1, Math.min(copies, Math.floor(BARE_MAX_BYTES / recording.length)));
+  let seconds = 0;
+  let keys = 0;
+  for (let done = 0; done < copies; done += distinct) {
+    const n = Math.min(distinct, copies - done);
+    const lines: string[] = [];
+    for (let c = 0; c < n; c++) for (const [a, b] of bounds) lines.push(recording.toString('utf8', a, b));
+    const t0 = performance.now();
+    for (const line of lines) keys += Object.keys(JSON.parse(line) as object).length;
+    seconds += (performance.now() - t0) / 1000;
+  }
+  if (keys < 0) console.log(keys);
+  return (copies * recording.length) / MiB / seconds;
+}
+
+/** From bytes: UTF-8 decode of each line, then JSON.parse. */
+function decodeAndParse(recording: Buffer, bounds: Bounds, copies: number): number {
+  let keys = 0;
+  const t0 = performance.now();
+  for (let c = 0; c < copies; c++) {
+    for (const [a, b] of bounds)
+      keys += Object.keys(JSON.parse(recording.toString('utf8', a, b)) as object).length;
+  }
+  const s = (performance.now() - t0) / 1000;
+  if (keys < 0) console.log(keys);
+  return (copies * recording.length) / MiB / s;
+}
+
+/** The worker's parser alone on 64 KiB chunks of the same bytes. */
+function parserOnly(recording: Buffer, copies: number): number {
+  const parser = new StreamJsonParser();
+  const CHUNK = 64 * 1024;
+  let events = 0;
+  const t0 = performance.now();
+  for (let c = 0; c < copies; c++) {
+    for (let i = 0; i < recording.length; i += CHUNK) {
+      events += parser.push(recording.subarray(i, i + CHUNK)).length;
+    }
+  }
+  events += parser.end().length;
+  const s = (performance.now() - t0) / 1000;
+  if (events < 0) console.log(events);
+  return (copies * recording.length) / MiB / s;
+}
+
+/** A real piscina worker running JobRunner, its "runtime" `cat` printing the stream. */
+async function workerPipeline(impl: Impl, file: string, outputPath: string, bytes: number): Promise<number> {
+  const pool = new impl.JobPool(1);
+  try {
+    const spec: JobSpec = {
+      jobId: 'job-bench-parse',
+      sessionId: 'sess-bench-parse',
+      mode: 'run',
+      runtime: { kind: 'podman', command: '/bin/cat', globalArgs: [] },
+      containerName: 'bench-parse',
+      runArgs: [file],
+      outputPath,
+      maxOutputSize: 0,
+      startupTimeoutSeconds: 60,
+      idleTimeoutSeconds: 60,
+      metricsIntervalMs: 3_600_000,
+      cancelGraceMs: 1000,
+      progressIntervalMs: 250,
+      image: 'bench',
+    };
+    const outcome: JobOutcome = await pool.submit(spec, () => undefined, new AbortController().signal).done;
+    const { firstOutputAt, lastOutputAt, outputSize } = outcome.progress;
+    if (outputSize !== bytes) throw new Error(`worker pipeline wrote ${outputSize} B, expected ${bytes}`);
+    if (firstOutputAt === null || lastOutputAt === null || lastOutputAt <= firstOutputAt) {
+      throw new Error('worker pipeline: no output timing');
+    }
+    return bytes / MiB / ((lastOutputAt - firstOutputAt) / 1000);
+  } finally {
+    await pool.close();
+  }
+}
