@@ -35,7 +35,12 @@ if (total > recording.length && recording.subarray(lastStart).includes('"type":"
 
 process.on('SIGINT', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(143));
-if (env.FAKE_GO_FILE) while (!existsSync(env.FAKE_GO_FILE)) await sleep(10);
+if (env.FAKE_GO_FILE) {
+  while (!existsSync(env.FAKE_GO_FILE)) await sleep(10);
+  // Jobs released together would write in lockstep (every worker woken in the same millisecond):
+  // start each at a random phase of the write period, as independent jobs would be.
+  if (rate > 0) await sleep(Math.random() * ((chunk * 1000) / rate));
+}
 
 const started = Date.now();
 let sent = 0;
