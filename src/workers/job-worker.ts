@@ -3,6 +3,8 @@
  * supervisor over the MessagePort that came with the task; piscina's own channel carries only
  * the final outcome (a backstop: the supervisor finalises on whichever arrives first).
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { serializeError } from '../shared/errors.js';
 import {
   jobSpecSchema,
@@ -12,6 +14,22 @@ import {
   type WorkerMessage,
 } from '../shared/protocol.js';
 import { JobRunner } from './job-runner.js';
+
+/**
+ * Job threads run at a lower CPU priority than the host's main thread (nice +10, Linux): with
+ * many jobs on few cores the gateway's event loop must win the CPU. Processes this thread starts
+ * (the runtime client, and through it the container) inherit it.
+ */
+export const JOB_THREAD_NICE = 10;
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, JOB_THREAD_NICE);
+  } catch {
+    // Not Linux, or not permitted: run at normal priority.
+  }
+}
+lowerThreadPriority();
 
 export default async function runJob(task: JobTask): Promise<JobOutcome> {
   const { port } = task;
