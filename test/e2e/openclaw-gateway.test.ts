@@ -406,8 +406,14 @@ describe.skipIf(!runtime.available)(
           .messageRequests()
           .filter((r) => JSON.stringify(r.body).includes(needle) && r.headers['x-api-key'] !== CLAUDE_KEY);
       await mock.waitForRequest((r) => JSON.stringify(r.body).includes('cancelled after'), 60_000);
-      for (const jobId of jobs)
-        expect(turns(`Claude Code job ${jobId} `).length, jobId).toBeGreaterThanOrEqual(1);
+      // An accepted hook runs its agent turn asynchronously: wait for each one to reach the model.
+      for (const jobId of jobs) {
+        await waitUntil(
+          `the agent turn for ${jobId}`,
+          async () => turns(`Claude Code job ${jobId} `).length >= 1,
+          60_000,
+        );
+      }
       mark('all notified');
     });
 

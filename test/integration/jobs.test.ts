@@ -79,12 +79,12 @@ describe.skipIf(!env.available)(
         sup.on('job:progress', check);
       });
       // Metrics are sampled from the runtime while it runs.
-    const running = sup.status(jobId);
-    expect(running.metrics!.memoryBytes).toBeGreaterThan(1024 * 1024);
-    expect(running.metrics!.memoryLimitBytes).toBeGreaterThan(500 * 1000 * 1000);
-    expect(running.metrics!.pids).toBeGreaterThanOrEqual(2);
-    expect(['active', 'processing', 'idle']).toContain(running.activityState);
-    // While it runs: the container holds a capability token, never the host's key.
+      const running = sup.status(jobId);
+      expect(running.metrics!.memoryBytes).toBeGreaterThan(1024 * 1024);
+      expect(running.metrics!.memoryLimitBytes).toBeGreaterThan(500 * 1000 * 1000);
+      expect(running.metrics!.pids).toBeGreaterThanOrEqual(2);
+      expect(['active', 'processing', 'idle']).toContain(running.activityState);
+      // While it runs: the container holds a capability token, never the host's key.
       const rt = env.available ? env.spec : (undefined as never);
       const inspected = await execa(rt.command, [
         ...rt.globalArgs,

@@ -107,8 +107,11 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
   it('a job whose container vanished while down fails with CONTAINER_LOST; an unknown container is removed', async () => {
     const config = configFor('lost');
     const child = await spawnSupervisorChild(config, 'crash test', apiEnv);
-    const started = await child.waitFor((l) => l.event === 'running');
+    const started = await child.waitFor((l) => l.event === 'started');
     const jobId = String(started.jobId);
+    // Output on disk means the container exists (the runtime client may still be creating it
+    // when the job is announced running).
+    await child.waitFor((l) => l.event === 'progress' && Number(l.outputSize) > 0);
     await child.kill9();
     const spec = env.available ? env.spec : (undefined as never);
     await execa(spec.command, [...spec.globalArgs, 'rm', '-f', '-t', '0', containerNameFor(jobId)], {
