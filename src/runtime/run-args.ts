@@ -67,6 +67,9 @@ export function buildRunArgs(o: ContainerRunOptions): string[] {
   for (const ulimit of o.ulimits ?? DEFAULT_ULIMITS) args.push('--ulimit', ulimit);
   // The log is how a restarted supervisor recovers output it missed; make sure `logs` can read it.
   if (o.kind === 'podman') args.push('--log-driver', 'k8s-file');
+  // A container of this name can only be a stale copy of the same job (names are per job), e.g.
+  // created by the runtime client of a supervisor that crashed before it recorded the start.
+  if (o.kind === 'podman') args.push('--replace');
   for (const m of o.mounts) args.push('--volume', `${m.source}:${m.target}${m.readonly ? ':ro' : ''}`);
   for (const [key, value] of Object.entries(o.env)) args.push('--env', `${key}=${value}`);
   if (o.entrypoint) args.push('--entrypoint', o.entrypoint);

@@ -151,6 +151,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await this.apiGate.revoke(job.jobId).catch(() => undefined);
       this.emit('job:end', this.view(job));
     }
+    if (plan.lost.length) this.reapLateContainers(plan.lost.map((j) => j.containerName));
     for (const job of plan.attach) {
       job.status = 'running';
       job.startedAt ??= job.createdAt;
@@ -191,6 +192,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       );
     }
     return plan;
+  }
+
+  /**
+   * A host killed right after it started a runtime client can leave that client creating the
+   * container after we concluded it was lost: look once more a little later and remove it.
+   */
+  private reapLateContainers(names: string[], afterMs = 30_000): void {
+    const timer = setTimeout(() => {
+      if (this.closed) return;
+      void Promise.all(names.map((name) => removeContainer(this.rt, name)));
+    }, afterMs);
+    timer.unref();
   }
 
   /** Periodic idle-session cleanup (sessionIdleTimeout); also available as cleanup(). */
