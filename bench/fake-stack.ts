@@ -10,6 +10,10 @@ import type { ApiGate } from '../src/supervisor/api-gate.js';
 import type { JobStatus } from '../src/supervisor/job-view.js';
 import type { Supervisor } from '../src/supervisor/supervisor.js';
 import type { Impl } from './impl.js';
+import {
+  fakeRuntimeInfo as sharedRuntimeInfo,
+  inertApiGate as sharedInertGate,
+} from '../test/fixtures/fake-runtime-info.js';
 
 /** The fixture runtime of the unit tests: its bytes are the reference the light generator must match. */
 export const FAKE_RUNTIME = resolve('test/fixtures/fake-runtime.mjs');
@@ -25,24 +29,10 @@ export const DEFAULT_STREAM = resolve('test/fixtures/streams/tool-use.jsonl');
 
 export type JobMode = 'worker' | 'inline';
 
-export const fakeRuntimeInfo = (): RuntimeInfo => ({
-  kind: 'podman',
-  command: LIGHT_RUNTIME,
-  version: 'fake',
-  ociRuntime: null,
-  rootless: true,
-  cgroupVersion: 'v2',
-  logDriver: 'k8s-file',
-  globalArgs: [],
-});
+export const fakeRuntimeInfo = (): RuntimeInfo => sharedRuntimeInfo(LIGHT_RUNTIME);
 
 /** No model API behind the fake runtime: a gate that hands out inert tokens. */
-export const inertApiGate = (): ApiGate => ({
-  grant: async () => ({ socketDir: tmpdir(), token: 'bench-token', kind: 'api-key' }),
-  reattach: async () => undefined,
-  revoke: async () => undefined,
-  close: async () => undefined,
-});
+export const inertApiGate = (): ApiGate => sharedInertGate('bench-token');
 
 /** What the load generator prints: FAKE_* variables, read by its `run` from the environment. */
 export interface FakeLoad {

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { REDACT_PATHS } from '../shared/logger.js';
 import type { PluginLogger } from './sdk-types.js';
 
 const LEVELS: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
@@ -9,18 +10,6 @@ const LEVELS: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
   50: 'error',
   60: 'error',
 };
-
-/** Never forwarded: the gateway's log is not a place for credentials. */
-const REDACT = [
-  'hooksToken',
-  'token',
-  'apiKey',
-  'authorization',
-  '*.hooksToken',
-  '*.token',
-  '*.apiKey',
-  '*.authorization',
-];
 
 /**
  * A pino logger (what the library takes) that writes through the gateway's plugin logger, so
@@ -47,5 +36,5 @@ export function gatewayLogger(
       write.call(target, text);
     },
   };
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: null }, stream);
+  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: null }, stream);
 }

@@ -2,6 +2,20 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/** Paths pino redacts in every claude-pod log (the plugin's gateway logger uses them too). */
+export const REDACT_PATHS = [
+  'hooksToken',
+  'token',
+  'apiKey',
+  'authorization',
+  '*.hooksToken',
+  '*.token',
+  '*.apiKey',
+  '*.authorization',
+  'headers.authorization',
+  'headers["x-api-key"]',
+];
+
 /**
  * One pino logger for the library. Secrets are redacted by path wherever they could appear;
  * callers never log a token on purpose, this is the second fence.
@@ -12,18 +26,7 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
       name: options.name ?? 'claude-pod',
       level: options.level ?? process.env.CLAUDE_POD_LOG_LEVEL ?? 'info',
       redact: {
-        paths: [
-          'hooksToken',
-          'token',
-          'apiKey',
-          'authorization',
-          '*.hooksToken',
-          '*.token',
-          '*.apiKey',
-          '*.authorization',
-          'headers.authorization',
-          'headers["x-api-key"]',
-        ],
+        paths: REDACT_PATHS,
         censor: '[redacted]',
       },
     },

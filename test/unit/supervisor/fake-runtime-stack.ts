@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../../../src/runtime/runtime-info.js';
+import { fakeRuntimeInfo as sharedRuntimeInfo, inertApiGate } from '../../fixtures/fake-runtime-info.js';
 import type { ConfigInput } from '../../../src/shared/config.js';
 import type { ApiGate } from '../../../src/supervisor/api-gate.js';
 import { createSupervisor, type CreateSupervisorOptions } from '../../../src/supervisor/create.js';
@@ -10,25 +11,8 @@ import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 
 export const FAKE_RUNTIME = resolve('test/fixtures/fake-runtime.mjs');
 
-/** The fake runtime as the supervisor sees a runtime: same code path, another command. */
-export const fakeRuntimeInfo = (): RuntimeInfo => ({
-  kind: 'podman',
-  command: FAKE_RUNTIME,
-  version: 'fake',
-  ociRuntime: null,
-  rootless: true,
-  cgroupVersion: 'v2',
-  logDriver: 'k8s-file',
-  globalArgs: [],
-});
-
-/** No model API in these tests: a gate that hands out inert tokens. */
-export const fakeApiGate = (): ApiGate => ({
-  grant: async () => ({ socketDir: tmpdir(), token: 'unit-test-token', kind: 'api-key' }),
-  reattach: async () => undefined,
-  revoke: async () => undefined,
-  close: async () => undefined,
-});
+export const fakeRuntimeInfo = (): RuntimeInfo => sharedRuntimeInfo(FAKE_RUNTIME);
+export const fakeApiGate = (): ApiGate => inertApiGate('unit-test-token');
 
 export async function fakeStack(config: ConfigInput = {}, options: CreateSupervisorOptions = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-unit-'));
