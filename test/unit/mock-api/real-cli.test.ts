@@ -1,19 +1,34 @@
 /**
- * The host-installed Claude Code CLI against the mock, write-file scenario. Runs only where
- * `.cache/claude-cli` holds the CLI (npm install --prefix .cache/claude-cli @anthropic-ai/claude-code@2.1.331);
- * the integration tests run the CLI inside the container instead.
+ * The real Claude Code CLI, run on the host against the mock (write-file scenario): the fastest
+ * check that the mock speaks what the pinned CLI expects. The CLI is installed into
+ * `.cache/claude-cli` at the version the image pins (container/build/versions.json) when it is
+ * not there yet; the integration tests run the same CLI inside the container.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi, type MockApi } from '../../../src/mock-api/index.js';
 
-const CLI = resolve(import.meta.dirname, '../../../.cache/claude-cli/node_modules/.bin/claude');
-const HAVE_CLI = existsSync(CLI);
-const SKIP_REASON = HAVE_CLI ? '' : ' [skipped: no host CLI at .cache/claude-cli]';
+const ROOT = resolve(import.meta.dirname, '../../..');
+const PREFIX = join(ROOT, '.cache', 'claude-cli');
+const CLI = join(PREFIX, 'node_modules', '.bin', 'claude');
+const PINNED = (
+  JSON.parse(readFileSync(join(ROOT, 'container', 'build', 'versions.json'), 'utf8')) as {
+    claudeCode: string;
+  }
+).claudeCode;
+
+/** Installs the pinned CLI once (a few seconds from npm's cache); its native binary needs no install script. */
+async function ensureCli(): Promise<void> {
+  const versionFile = join(PREFIX, '.version');
+  if (existsSync(CLI) && existsSync(versionFile) && readFileSync(versionFile, 'utf8') === PINNED) return;
+  await execa('npm', ['install', '--prefix', PREFIX, '--no-audit', '--no-fund', '--no-save', PINNED]);
+  writeFileSync(versionFile, PINNED);
+}
 
 interface CliRun {
   code: number | null;
@@ -53,6 +68,7 @@ function runCli(cwd: string, env: Record<string, string>, prompt: string): Promi
 }
 
 describe('real Claude Code CLI against the mock', () => {
+  beforeAll(ensureCli, 180_000);
   let api: MockApi | undefined;
   const dirs: string[] = [];
   afterEach(async () => {
@@ -60,55 +76,52 @@ describe('real Claude Code CLI against the mock', () => {
     await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   });
 
-  it.skipIf(!HAVE_CLI)(
-    `write-file: the CLI calls Write, the file appears in cwd, the run succeeds${SKIP_REASON}`,
-    async () => {
-      api = await createMockApi();
-      const cwd = await mkdtemp(join(tmpdir(), 'mock-cli-cwd-'));
-      const config = await mkdtemp(join(tmpdir(), 'mock-cli-config-'));
-      dirs.push(cwd, config);
-      const run = await runCli(
-        cwd,
-        {
-          IS_SANDBOX: '1',
-          ANTHROPIC_BASE_URL: api.url as string,
-          ANTHROPIC_API_KEY: 'test',
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-          DISABLE_AUTOUPDATER: '1',
-          CLAUDE_CONFIG_DIR: config,
-        },
-        '[[mock:write-file path=hello.txt content="hello from the mock\\n"]] write the file',
-      );
-      expect(run.code, run.stderr).toBe(0);
-      const [init] = run.lines;
-      expect(init).toMatchObject({ type: 'system', subtype: 'init', cwd });
-      expect(init?.['tools']).toContain('Write');
-      const assistantBlocks = run.lines
-        .filter((l) => l['type'] === 'assistant')
-        .map((l) => (l['message'] as { content: Record<string, unknown>[] }).content[0]);
-      expect(assistantBlocks).toEqual([
-        expect.objectContaining({
-          type: 'tool_use',
-          name: 'Write',
-          input: { file_path: join(cwd, 'hello.txt'), content: 'hello from the mock\n' },
-        }),
-        expect.objectContaining({ type: 'text', text: 'Done.' }),
-      ]);
-      expect(run.lines.find((l) => l['type'] === 'user')).toMatchObject({
-        message: { content: [expect.objectContaining({ type: 'tool_result' })] },
-      });
-      expect(run.lines.at(-1)).toMatchObject({
-        type: 'result',
-        subtype: 'success',
-        is_error: false,
-        result: 'Done.',
-        num_turns: 2,
-      });
-      expect(await readFile(join(cwd, 'hello.txt'), 'utf8')).toBe('hello from the mock\n');
+  it('write-file: the CLI calls Write, the file appears in cwd, the run succeeds', async () => {
+    api = await createMockApi();
+    const cwd = await mkdtemp(join(tmpdir(), 'mock-cli-cwd-'));
+    const config = await mkdtemp(join(tmpdir(), 'mock-cli-config-'));
+    dirs.push(cwd, config);
+    const run = await runCli(
+      cwd,
+      {
+        IS_SANDBOX: '1',
+        ANTHROPIC_BASE_URL: api.url as string,
+        ANTHROPIC_API_KEY: 'test',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_AUTOUPDATER: '1',
+        CLAUDE_CONFIG_DIR: config,
+      },
+      '[[mock:write-file path=hello.txt content="hello from the mock\\n"]] write the file',
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const [init] = run.lines;
+    expect(init).toMatchObject({ type: 'system', subtype: 'init', cwd });
+    expect(init?.['tools']).toContain('Write');
+    const assistantBlocks = run.lines
+      .filter((l) => l['type'] === 'assistant')
+      .map((l) => (l['message'] as { content: Record<string, unknown>[] }).content[0]);
+    expect(assistantBlocks).toEqual([
+      expect.objectContaining({
+        type: 'tool_use',
+        name: 'Write',
+        input: { file_path: join(cwd, 'hello.txt'), content: 'hello from the mock\n' },
+      }),
+      expect.objectContaining({ type: 'text', text: 'Done.' }),
+    ]);
+    expect(run.lines.find((l) => l['type'] === 'user')).toMatchObject({
+      message: { content: [expect.objectContaining({ type: 'tool_result' })] },
+    });
+    expect(run.lines.at(-1)).toMatchObject({
+      type: 'result',
+      subtype: 'success',
+      is_error: false,
+      result: 'Done.',
+      num_turns: 2,
+    });
+    expect(await readFile(join(cwd, 'hello.txt'), 'utf8')).toBe('hello from the mock\n');
 
-      const requests = api.messageRequests();
-      expect(requests.map((r) => r.scenario)).toEqual(['write-file', 'write-file']);
-      expect(requests[0]?.headers['x-api-key']).toBe('test');
-    },
-  );
+    const requests = api.messageRequests();
+    expect(requests.map((r) => r.scenario)).toEqual(['write-file', 'write-file']);
+    expect(requests[0]?.headers['x-api-key']).toBe('test');
+  });
 });
