@@ -31,17 +31,46 @@ export function claudeCommand(prompt: string, resume: string | null): string[] {
   return cmd;
 }
 
-export function buildJobSpec(args: {
+interface JobSpecArgs {
   config: ResolvedConfig;
   runtime: RuntimeSpec;
   ownerId: string;
   job: JobRecord;
   session: SessionRecord;
-  api: ApiAccess;
+  /** `run` starts a container (needs the job's API access); `attach` follows an existing one. */
   mode: 'run' | 'attach';
+  api?: ApiAccess;
   /** The staged container/runtime folder (stage-runtime.ts). */
   runtimeDir: string;
-}): JobSpec {
+}
+
+export function buildJobSpec(args: JobSpecArgs): JobSpec {
+  const { config, runtime, job } = args;
+  let runArgs: string[] = [];
+  if (args.mode === 'run') {
+    if (!args.api) throw new Error('this should not happen: a run without API access');
+    runArgs = containerRunArgs({ ...args, api: args.api });
+  }
+  return {
+    jobId: job.jobId,
+    sessionId: job.sessionId,
+    mode: args.mode,
+    runtime,
+    containerName: job.containerName,
+    runArgs,
+    outputPath: job.outputPath,
+    maxOutputSize: config.maxOutputSize,
+    startupTimeoutSeconds: config.startupTimeout,
+    idleTimeoutSeconds: config.idleTimeout,
+    metricsIntervalMs: config.metricsIntervalSeconds * 1000,
+    cancelGraceMs: config.cancelGraceSeconds * 1000,
+    progressIntervalMs: 250,
+    image: config.image,
+  };
+}
+
+/** The hardened `run` argv of a job's container: mounts, environment, labels, Claude's command. */
+function containerRunArgs(args: JobSpecArgs & { api: ApiAccess }): string[] {
   const { config, runtime, job, session, api } = args;
   // With the host's network the container's loopback is the host's: give each job its own port.
   const port =
@@ -64,7 +93,7 @@ export function buildJobSpec(args: {
   if (api.kind === 'oauth') env.CLAUDE_CODE_OAUTH_TOKEN = api.token;
   else env.ANTHROPIC_API_KEY = api.token;
 
-  const runArgs = buildRunArgs({
+  return buildRunArgs({
     kind: runtime.kind,
     containerName: job.containerName,
     labels: {
@@ -87,21 +116,4 @@ export function buildJobSpec(args: {
     entrypoint: '/opt/claude-pod/entrypoint.sh',
     command: claudeCommand(job.prompt, job.resumeClaudeSessionId),
   });
-
-  return {
-    jobId: job.jobId,
-    sessionId: job.sessionId,
-    mode: args.mode,
-    runtime,
-    containerName: job.containerName,
-    runArgs,
-    outputPath: job.outputPath,
-    maxOutputSize: config.maxOutputSize,
-    startupTimeoutSeconds: config.startupTimeout,
-    idleTimeoutSeconds: config.idleTimeout,
-    metricsIntervalMs: config.metricsIntervalSeconds * 1000,
-    cancelGraceMs: config.cancelGraceSeconds * 1000,
-    progressIntervalMs: 250,
-    image: config.image,
-  };
 }

@@ -161,7 +161,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           'model API proxy unavailable on re-attach',
         );
       });
-      this.dispatch(job, 'attach', { socketDir: '', token: '', kind: 'api-key' });
+      this.dispatch(job, 'attach');
     }
     for (const job of plan.run) {
       try {
@@ -368,7 +368,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- internals ----
 
   /** Hand a job to the pool (`run` a new container, or `attach` to one a previous supervisor started). */
-  dispatch(job: JobRecord, mode: 'run' | 'attach', access: ApiAccess): void {
+  dispatch(job: JobRecord, mode: 'run' | 'attach', access?: ApiAccess): void {
     const session = this.sessionStore.require(job.sessionId);
     const spec = buildJobSpec({
       config: this.config,
@@ -376,8 +376,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       ownerId: this.ownerId,
       job,
       session,
-      api: access,
       mode,
+      ...(access ? { api: access } : {}),
       runtimeDir: this.runtimeDir,
     });
     let resolveEnded!: () => void;
@@ -528,10 +528,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** For reconcile: sessions and jobs as loaded from disk. */
   get registryState(): RegistryState {
     return this.state;
-  }
-
-  persist(): Promise<void> {
-    return this.registry.now();
   }
 
   sessionFor(job: JobRecord): SessionRecord | undefined {

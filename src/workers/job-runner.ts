@@ -262,7 +262,9 @@ export class JobRunner {
     // The runtime client's exit code is the container's, but OOM and a re-attached container's
     // real exit status come from inspect.
     const state = await inspectContainer(this.spec.runtime, this.spec.containerName);
-    const containerExit = state?.exitCode ?? exitCode;
+    // A re-attached container's exit code is only known from inspect (the client was `logs`).
+    const containerExit =
+      this.spec.mode === 'attach' ? (state?.exitCode ?? null) : (state?.exitCode ?? exitCode);
     // SIGKILLed (137) and not by us: ask the kernel whether it was the memory limit.
     const oomKilled =
       state?.oomKilled === true ||
@@ -273,7 +275,7 @@ export class JobRunner {
         (await kernelLogShowsOom(state.id)));
     const classified = classifyExit({
       image: this.spec.image,
-      exitCode: this.spec.mode === 'attach' ? (state?.exitCode ?? null) : containerExit,
+      exitCode: containerExit,
       signal,
       cancelled: this.cancelled,
       timedOut: this.timedOut,
@@ -288,7 +290,7 @@ export class JobRunner {
     await removeContainer(this.spec.runtime, this.spec.containerName);
     return {
       status: classified.status,
-      exitCode: this.spec.mode === 'attach' ? (state?.exitCode ?? null) : containerExit,
+      exitCode: containerExit,
       error: classified.error,
       progress: this.progress(),
       endedAt,

@@ -34,23 +34,25 @@ export async function run(argv: string[]): Promise<number> {
   const fileConfig = values.config
     ? (JSON.parse(await readFile(values.config, 'utf8')) as ConfigInput)
     : ({} as ConfigInput);
-  const base = parseConfig({
+  const input: ConfigInput = {
     sessionsDir: join(tmpdir(), 'claude-pod-demo', 'sessions'),
     workspacesDir: join(tmpdir(), 'claude-pod-demo', 'workspaces'),
     ...fileConfig,
-  });
-  const credential = values.mock ? null : await resolveCredential({ credentialsPath: base.credentialsPath });
+  };
+  const credential = values.mock
+    ? null
+    : await resolveCredential({ credentialsPath: parseConfig(input).credentialsPath });
   let mock: MockApi | null = null;
   let env: NodeJS.ProcessEnv | undefined;
-  let config = base;
   if (!credential) {
     mock = await createMockApi({ host: '127.0.0.1', port: 0 });
-    config = parseConfig({ ...fileConfig, ...stripResolved(base), apiBaseUrl: mock.url ?? '' });
+    input.apiBaseUrl = mock.url ?? '';
     env = { ...process.env, ANTHROPIC_API_KEY: 'demo-key-for-the-mock' };
     say(`No credentials found: using the built-in mock of the Anthropic API at ${mock.url}`);
   } else {
     say(`Using ${credential.source === 'api-key-env' ? 'ANTHROPIC_API_KEY' : 'Claude OAuth credentials'}`);
   }
+  const config = parseConfig(input);
 
   const prompt =
     `Create a file named ${FILE} in the current directory containing exactly: ${CONTENT.trim()}` +
@@ -144,11 +146,6 @@ function summarizeEvent(line: string): string {
   } catch {
     return line.slice(0, 100);
   }
-}
-
-function stripResolved(config: ReturnType<typeof parseConfig>): ConfigInput {
-  const { resolved: _resolved, ...rest } = config;
-  return rest;
 }
 
 function say(text: string): void {
