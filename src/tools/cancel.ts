@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { json, okResult } from './result.js';
-import { jobIdParam, jobStatusSchema, sessionIdParam } from './schemas.js';
+import { jobStatusSchema, jobRefParams } from './schemas.js';
 
 export const cancelTool = defineTool({
   name: 'claude_code_cancel',
@@ -13,8 +13,7 @@ export const cancelTool = defineTool({
     'claude_code_output, and the session can take a new job right away.',
   parameters: z
     .object({
-      job_id: jobIdParam,
-      session_id: sessionIdParam.optional(),
+      ...jobRefParams,
     })
     .strict(),
   details: z

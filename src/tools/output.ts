@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_READ_LIMIT, MAX_READ_LIMIT } from '../workers/output-reader.js';
 import { defineTool } from './define.js';
 import { okResult } from './result.js';
-import { jobIdParam, jobStatusSchema, sessionIdParam } from './schemas.js';
+import { jobStatusSchema, jobRefParams } from './schemas.js';
 
 export const outputTool = defineTool({
   name: 'claude_code_output',
@@ -15,8 +15,7 @@ export const outputTool = defineTool({
     'For just the final answer, claude.result in claude_code_status is shorter.',
   parameters: z
     .object({
-      job_id: jobIdParam,
-      session_id: sessionIdParam.optional(),
+      ...jobRefParams,
       offset: z
         .number()
         .int()

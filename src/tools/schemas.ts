@@ -21,6 +21,9 @@ export const sessionIdParam = z
   .max(128)
   .describe('Session ID returned by claude_code_start; optional, the job is found without it');
 
+/** The parameters naming one job, as the seed's status/output/cancel tools take them. */
+export const jobRefParams = { job_id: jobIdParam, session_id: sessionIdParam.optional() };
+
 const metricsSchema = z
   .object({
     cpuPercent: z.number(),

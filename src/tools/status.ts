@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { json, okResult } from './result.js';
-import { jobIdParam, jobStatusSchema, pollAfterSeconds, sessionIdParam } from './schemas.js';
+import { jobStatusSchema, pollAfterSeconds, jobRefParams } from './schemas.js';
 
 export const statusTool = defineTool({
   name: 'claude_code_status',
@@ -15,8 +15,7 @@ export const statusTool = defineTool({
     'pollAfterSeconds between calls. A failed or cancelled job is a normal answer here, not a tool failure.',
   parameters: z
     .object({
-      job_id: jobIdParam,
-      session_id: sessionIdParam.optional(),
+      ...jobRefParams,
     })
     .strict(),
   details: z
