@@ -22,6 +22,7 @@ import { LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { reapByLabel, requireRuntime, skipNote } from '../integration/helpers/runtime.js';
 import { freePort, Gateway, type OpenclawEnvInfo, type ToolCallResult } from './helpers/gateway.js';
+import { SEED_EXAMPLE_CONFIG } from '../fixtures/seed-config.js';
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -41,18 +42,7 @@ function seedPluginsBlock(loadPath: string): Record<string, unknown> {
     entries: {
       'claude-code': {
         enabled: true,
-        config: {
-          image: DEFAULT_IMAGE,
-          runtime: 'podman',
-          startupTimeout: 30,
-          idleTimeout: 120,
-          memory: '512m',
-          cpus: '1.0',
-          network: 'bridge',
-          sessionsDir: '~/.openclaw/claude-sessions',
-          workspacesDir: '~/.openclaw/workspaces',
-          sessionIdleTimeout: 3600,
-        },
+        config: { ...SEED_EXAMPLE_CONFIG, image: DEFAULT_IMAGE },
       },
     },
   };

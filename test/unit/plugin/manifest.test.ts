@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { configJsonSchema, parseConfig } from '../../../src/shared/config.js';
 import { PLUGIN_DESCRIPTION, PLUGIN_ID, PLUGIN_NAME } from '../../../src/plugin/register.js';
 import { toolNames } from '../../../src/tools/index.js';
+import { SEED_EXAMPLE_CONFIG } from '../../fixtures/seed-config.js';
 
 const root = join(import.meta.dirname, '../../..');
 const manifestPath = join(root, 'openclaw.plugin.json');
@@ -50,17 +51,9 @@ describe('openclaw.plugin.json', () => {
   });
 
   it("accepts the seed README's config block verbatim and refuses unknown keys", () => {
+    // The example block plus the seed's other documented keys at their defaults.
     const seed = {
-      image: 'ghcr.io/13rac1/openclaw-claude-code:latest',
-      runtime: 'podman',
-      startupTimeout: 30,
-      idleTimeout: 120,
-      memory: '512m',
-      cpus: '1.0',
-      network: 'bridge',
-      sessionsDir: '~/.openclaw/claude-sessions',
-      workspacesDir: '~/.openclaw/workspaces',
-      sessionIdleTimeout: 3600,
+      ...SEED_EXAMPLE_CONFIG,
       apparmorProfile: '',
       maxOutputSize: 10485760,
       notifyWebhookUrl: 'http://localhost:18789/hooks/agent',

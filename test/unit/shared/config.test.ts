@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { configJsonSchema, parseConfig } from '../../../src/shared/config.js';
 import { ErrorCodes } from '../../../src/shared/errors.js';
+import { SEED_EXAMPLE_CONFIG } from '../../fixtures/seed-config.js';
 
-const seedExample = {
-  image: 'ghcr.io/13rac1/openclaw-claude-code:latest',
-  runtime: 'podman',
-  startupTimeout: 30,
-  idleTimeout: 120,
-  memory: '512m',
-  cpus: '1.0',
-  network: 'bridge',
-  sessionsDir: '~/.openclaw/claude-sessions',
-  workspacesDir: '~/.openclaw/workspaces',
-  sessionIdleTimeout: 3600,
-};
+const seedExample = SEED_EXAMPLE_CONFIG;
 
 describe('config', () => {
   it("accepts the seed's example block verbatim and keeps its values", () => {
