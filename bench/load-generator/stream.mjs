@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { playRecording, recordingPlan } from '../../test/fixtures/recording-plan.mjs';
 
 const env = process.env;
 if (!env.FAKE_STREAM) {
@@ -18,20 +19,8 @@ if (!env.FAKE_STREAM) {
   process.exit(125);
 }
 const recording = readFileSync(env.FAKE_STREAM);
-const total = Number(env.FAKE_TOTAL_BYTES ?? 0);
-const rate = Number(env.FAKE_RATE_BYTES_PER_SEC ?? 0);
-const chunk =
-  Number(env.FAKE_CHUNK_BYTES ?? 0) ||
-  (rate > 0 ? Math.max(1, Math.min(65536, Math.floor(rate / 50))) : 1 << 20);
-
-let body = recording;
-let last = Buffer.alloc(0);
-const trimmed = recording.at(-1) === 0x0a ? recording.length - 1 : recording.length;
-const lastStart = recording.lastIndexOf(0x0a, trimmed - 1) + 1;
-if (total > recording.length && recording.subarray(lastStart).includes('"type":"result"')) {
-  body = recording.subarray(0, lastStart);
-  last = recording.subarray(lastStart);
-}
+const plan = recordingPlan(recording, env);
+const { rate, chunk } = plan;
 
 process.on('SIGINT', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(143));
@@ -42,18 +31,6 @@ if (env.FAKE_GO_FILE) {
   if (rate > 0) await sleep(Math.random() * ((chunk * 1000) / rate));
 }
 
-const started = Date.now();
-let sent = 0;
-async function write(buf) {
-  for (let i = 0; i < buf.length; i += chunk) {
-    const piece = buf.subarray(i, Math.min(buf.length, i + chunk));
-    sent += piece.length;
-    if (!process.stdout.write(piece)) await once(process.stdout, 'drain');
-    const wait = rate > 0 ? started + (sent * 1000) / rate - Date.now() : 0;
-    if (wait > 0) await sleep(wait);
-  }
-}
-
-do await write(body);
-while (sent + last.length < total && body.length > 0);
-await write(last);
+await playRecording(plan, async (piece) => {
+  if (!process.stdout.write(piece)) await once(process.stdout, 'drain');
+});
