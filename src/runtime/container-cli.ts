@@ -1,5 +1,6 @@
 import { execa } from 'execa';
 import type { RuntimeSpec } from '../shared/protocol.js';
+import { kernelLogShowsOom } from './kernel-oom.js';
 
 /** The runtime verbs the supervisor and workers use besides `run`: a narrow, CLI-backed client. */
 
@@ -43,12 +44,18 @@ export async function inspectContainer(rt: RuntimeSpec, name: string): Promise<C
     const first = parsed[0];
     if (!first) return null;
     const state = first.State ?? {};
+    const id = first.Id ?? '';
+    // Some runtimes never set OOMKilled (podman 4.3 + runc on cgroups v1): for a container
+    // SIGKILLed (137), the kernel's log is asked instead.
+    const oomKilled =
+      state.OOMKilled === true ||
+      (state.Running !== true && state.ExitCode === 137 && (await kernelLogShowsOom(id)));
     return {
-      id: first.Id ?? '',
+      id,
       status: state.Status ?? 'unknown',
       running: state.Running === true,
       exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : null,
-      oomKilled: state.OOMKilled === true,
+      oomKilled,
       startedAt: state.StartedAt ?? null,
       finishedAt: state.FinishedAt ?? null,
       labels: first.Config?.Labels ?? {},

@@ -1,6 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
 import { inspectContainer, removeContainer, sampleStats, signalContainer } from '../runtime/container-cli.js';
-import { kernelLogShowsOom } from '../runtime/kernel-oom.js';
 import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
 import {
   assertNever,
@@ -265,14 +264,7 @@ export class JobRunner {
     // A re-attached container's exit code is only known from inspect (the client was `logs`).
     const containerExit =
       this.spec.mode === 'attach' ? (state?.exitCode ?? null) : (state?.exitCode ?? exitCode);
-    // SIGKILLed (137) and not by us: ask the kernel whether it was the memory limit.
-    const oomKilled =
-      state?.oomKilled === true ||
-      (containerExit === 137 &&
-        !this.cancelled &&
-        !this.timedOut &&
-        state !== null &&
-        (await kernelLogShowsOom(state.id)));
+
     const classified = classifyExit({
       image: this.spec.image,
       exitCode: containerExit,
@@ -281,7 +273,7 @@ export class JobRunner {
       timedOut: this.timedOut,
       startupTimeoutSeconds: this.spec.startupTimeoutSeconds,
       idleTimeoutSeconds: this.spec.idleTimeoutSeconds,
-      oomKilled,
+      oomKilled: state?.oomKilled === true,
       containerLost: this.spec.mode === 'attach' && state === null,
       sawResult: this.sawResult,
       report: this.report,
