@@ -2,7 +2,7 @@
  * A supervisor wired to the load generator instead of podman: the same supervisor, pool, worker
  * and JobRunner code as production; only the runtime command differs.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../src/runtime/runtime-info.js';
@@ -65,7 +65,10 @@ export async function fakeStack(opts: {
 }): Promise<FakeStack> {
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-bench-'));
   const goFile = join(dir, 'go');
+  const stateDir = join(dir, 'state');
+  await mkdir(stateDir);
   const restoreEnv = setEnv({
+    FAKE_STATE_DIR: stateDir,
     FAKE_STREAM: opts.load.stream,
     FAKE_TOTAL_BYTES: String(opts.load.totalBytes),
     FAKE_GO_FILE: goFile,

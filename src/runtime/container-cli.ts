@@ -10,6 +10,8 @@ export interface ContainerState {
   running: boolean;
   exitCode: number | null;
   oomKilled: boolean;
+  /** The container's main process on the host, while it runs (0 or null otherwise). */
+  pid: number | null;
   startedAt: string | null;
   finishedAt: string | null;
   labels: Record<string, string>;
@@ -35,6 +37,7 @@ export async function inspectContainer(rt: RuntimeSpec, name: string): Promise<C
         Running?: boolean;
         ExitCode?: number;
         OOMKilled?: boolean;
+        Pid?: number;
         StartedAt?: string;
         FinishedAt?: string;
       };
@@ -56,6 +59,7 @@ export async function inspectContainer(rt: RuntimeSpec, name: string): Promise<C
       running: state.Running === true,
       exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : null,
       oomKilled,
+      pid: typeof state.Pid === 'number' && state.Pid > 0 ? state.Pid : null,
       startedAt: state.StartedAt ?? null,
       finishedAt: state.FinishedAt ?? null,
       labels: first.Config?.Labels ?? {},

@@ -26,6 +26,8 @@ export const metricsSchema = z.object({
   memoryLimitBytes: z.number().nullable(),
   pids: z.number().nullable(),
   sampledAt: z.number(),
+  /** cgroup: read from the container's cgroup files; stats: the runtime's `stats` command. */
+  source: z.enum(['cgroup', 'stats']),
 });
 export type JobMetrics = z.infer<typeof metricsSchema>;
 

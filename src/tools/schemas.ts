@@ -31,6 +31,9 @@ const metricsSchema = z
     memoryLimitBytes: z.number().nullable(),
     pids: z.number().nullable(),
     sampledAt: z.number(),
+    source: z
+      .enum(['cgroup', 'stats'])
+      .describe("cgroup: read from the container's cgroup files; stats: the runtime's stats command"),
   })
   .strict();
 

@@ -1,5 +1,12 @@
 import { execa, type ResultPromise } from 'execa';
-import { inspectContainer, removeContainer, sampleStats, signalContainer } from '../runtime/container-cli.js';
+import { CgroupStats } from '../runtime/cgroup-stats.js';
+import {
+  inspectContainer,
+  removeContainer,
+  sampleStats,
+  signalContainer,
+  type StatsSample,
+} from '../runtime/container-cli.js';
 import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
 import {
   assertNever,
@@ -12,11 +19,10 @@ import {
   type SupervisorMessage,
   type WorkerMessage,
 } from '../shared/protocol.js';
-import { applyEvent } from './claude-report.js';
 import { classifyExit } from './classify-exit.js';
 import { systemClock, type Clock } from './clock.js';
 import { OutputStore } from './output-store.js';
-import { StreamJsonParser, type StreamLine } from './stream-json.js';
+import { StreamIngest } from './stream-ingest.js';
 import { OutputWatchdog, type TimerKind } from './timers.js';
 
 const STDERR_TAIL_BYTES = 4096;
@@ -41,19 +47,18 @@ export function activityOf(
  * main thread; in production it runs inside a worker thread (job-worker.ts).
  */
 export class JobRunner {
-  private readonly parser = new StreamJsonParser();
-  private readonly report = emptyClaudeReport();
   private store: OutputStore | null = null;
+  private ingest: StreamIngest | null = null;
   private child: ResultPromise | null = null;
   private watchdog: OutputWatchdog | null = null;
   private metricsTimer: unknown = null;
   private progressTimer: unknown = null;
   private metrics: JobMetrics | null = null;
+  /** undefined until the first sample looks for it; null: use the runtime's `stats`. */
+  private cgroup: CgroupStats | null | undefined = undefined;
+  private startedAt: number | null = null;
   private firstOutputAt: number | null = null;
   private lastOutputAt: number | null = null;
-  private lines = 0;
-  private events = 0;
-  private sawResult = false;
   private stderrTail = '';
   private cancelled = false;
   private detached = false;
@@ -70,6 +75,7 @@ export class JobRunner {
     const { spec } = this;
     this.post({ type: 'ready', jobId: spec.jobId });
     this.store = OutputStore.open(spec.outputPath, { maxOutputSize: spec.maxOutputSize });
+    this.ingest = new StreamIngest(this.store);
     const args =
       spec.mode === 'run'
         ? [...spec.runtime.globalArgs, ...spec.runArgs]
@@ -83,11 +89,12 @@ export class JobRunner {
       encoding: 'buffer',
     });
     this.child = child;
+    this.startedAt = this.clock.now();
     this.post({
       type: 'started',
       jobId: spec.jobId,
       containerName: spec.containerName,
-      at: this.clock.now(),
+      at: this.startedAt,
     });
 
     this.watchdog = new OutputWatchdog(
@@ -105,7 +112,7 @@ export class JobRunner {
     });
 
     const result = await child;
-    this.consume(this.parser.end());
+    this.ingest.end();
     return this.finish(
       typeof result.exitCode === 'number' ? result.exitCode : null,
       result.signal ?? null,
@@ -154,29 +161,8 @@ export class JobRunner {
     this.firstOutputAt ??= now;
     this.lastOutputAt = now;
     this.watchdog?.outputSeen();
-    this.consume(this.parser.push(chunk));
+    this.ingest?.push(chunk);
     this.scheduleProgress();
-  }
-
-  private consume(lines: StreamLine[]): void {
-    if (lines.length === 0 || !this.store) return;
-    let batch: string[] = [];
-    for (const line of lines) {
-      this.lines++;
-      if (line.kind === 'json') {
-        this.events++;
-        if (applyEvent(this.report, line.value)) {
-          this.sawResult = true;
-          // The result always lands in the output, even past maxOutputSize.
-          if (batch.length) this.store.appendLines(batch);
-          batch = [];
-          this.store.appendLines([line.raw], { force: true });
-          continue;
-        }
-      }
-      batch.push(line.raw);
-    }
-    if (batch.length) this.store.appendLines(batch);
   }
 
   private async onTimeout(kind: TimerKind): Promise<void> {
@@ -191,12 +177,44 @@ export class JobRunner {
     await removeContainer(this.spec.runtime, this.spec.containerName);
   }
 
+  /**
+   * One metrics sample: from the container's cgroup files when it has a cgroup of its own (no
+   * process started: see cgroup-stats.ts), else from the runtime's `stats` command.
+   */
+  private async sampleMetrics(): Promise<StatsSample | null> {
+    const { runtime, containerName } = this.spec;
+    if (this.cgroup === undefined) {
+      const state = await inspectContainer(runtime, containerName);
+      // The first sample's CPU share is averaged from the container's start (a re-attached
+      // container started long before this worker).
+      const since = Date.parse(state?.startedAt ?? '');
+      this.cgroup =
+        state?.running && state.pid !== null
+          ? CgroupStats.open(
+              state.pid,
+              state.id,
+              Number.isFinite(since) ? since : (this.startedAt ?? this.clock.now()),
+            )
+          : null;
+      this.post({
+        type: 'log',
+        jobId: this.spec.jobId,
+        level: 'debug',
+        msg: this.cgroup ? 'metrics from the container cgroup' : 'metrics from the runtime stats command',
+      });
+    }
+    if (this.cgroup) return this.cgroup.sample(this.clock.now());
+    return sampleStats(runtime, containerName);
+  }
+
   private scheduleMetrics(): void {
     const tick = async () => {
       this.metricsTimer = null;
       if (this.ending) return;
-      const sample = await sampleStats(this.spec.runtime, this.spec.containerName);
-      if (sample) this.metrics = { ...sample, sampledAt: this.clock.now() };
+      const sample = await this.sampleMetrics();
+      if (sample) {
+        this.metrics = { ...sample, sampledAt: this.clock.now(), source: this.cgroup ? 'cgroup' : 'stats' };
+      }
       if (!this.ending) {
         this.scheduleProgress();
         this.metricsTimer = this.clock.setTimeout(() => void tick(), this.spec.metricsIntervalMs);
@@ -220,12 +238,12 @@ export class JobRunner {
       tailOutput: store?.tail() ?? '',
       firstOutputAt: this.firstOutputAt,
       lastOutputAt: this.lastOutputAt,
-      lines: this.lines,
-      events: this.events,
+      lines: this.ingest?.lines ?? 0,
+      events: this.ingest?.events ?? 0,
       truncated: store?.truncated ?? false,
       activityState: activityOf(this.lastOutputAt, this.metrics, this.clock.now()),
       metrics: this.metrics,
-      claude: { ...this.report },
+      claude: { ...(this.ingest?.report ?? emptyClaudeReport()) },
     };
   }
 
@@ -275,8 +293,8 @@ export class JobRunner {
       idleTimeoutSeconds: this.spec.idleTimeoutSeconds,
       oomKilled: state?.oomKilled === true,
       containerLost: this.spec.mode === 'attach' && state === null,
-      sawResult: this.sawResult,
-      report: this.report,
+      sawResult: this.ingest?.sawResult === true,
+      report: this.ingest?.report ?? emptyClaudeReport(),
       stderrTail: this.stderrTail,
     });
     await removeContainer(this.spec.runtime, this.spec.containerName);

@@ -1,7 +1,7 @@
 /**
  * A job's output file: the stream-json lines, each followed by '\n', append-only. The worker
- * thread writes it synchronously, one write per batch of lines, so bytes reach the file as soon
- * as they are parsed and a reader on the main thread sees them at once.
+ * thread writes it synchronously, one `writev` per chunk of input with the lines' bytes as they
+ * arrived (never decoded and re-encoded), so a reader on the main thread sees them at once.
  *
  * The bytes are a pure function of the lines and the options (cap, marker, forced lines), never
  * of timing or batching. That is what makes crash recovery safe: a new supervisor re-reads the
@@ -9,9 +9,19 @@
  * sequence, checks it against what the file already holds and writes only what lies beyond —
  * no byte lost, none doubled.
  */
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+  writevSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
+import type { Line } from './stream-json.js';
 
 export interface OutputStoreOptions {
   /** Bytes of output kept; 0 = unlimited. Forced lines are written even past it. */
@@ -31,12 +41,17 @@ export interface ReplayMismatch {
 
 export const DEFAULT_TAIL_CHARS = 500;
 const REPLAY_READ_BYTES = 1024 * 1024;
-/** The encode buffer is kept between batches up to this size; a huge line's is released. */
-const KEEP_ENCODE_BYTES = 4 * 1024 * 1024;
 const LF = 0x0a;
+const LF_BYTE = Buffer.from([LF]);
 
 export function truncationMarker(maxOutputSize: number): string {
   return `[claude-pod] output truncated: maxOutputSize (${maxOutputSize} bytes) reached; further output dropped`;
+}
+
+/** A line given as strings (the marker, tests): its UTF-8 bytes as one terminated piece. */
+function encodedLine(text: string): Line {
+  const bytes = Buffer.from(text + '\n');
+  return { pieces: [bytes], length: bytes.length - 1, terminated: true, complete: true };
 }
 
 export class OutputStore {
@@ -46,13 +61,20 @@ export class OutputStore {
   /** Bytes in the file. */
   private fileSize: number;
   private isTruncated = false;
-  private tailText = '';
   private mismatch: ReplayMismatch | null = null;
   private readBuffer: Buffer | null = null;
-  private encodeBuffer = Buffer.allocUnsafe(64 * 1024);
+  /** Buffers of whole lines waiting for `flush()`: one `writev` per batch. */
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
+  /** The last bytes of the output, enough for `tailChars` characters; decoded on demand. */
+  private readonly tailBytes: Buffer;
+  private tailLength = 0;
+  /** True once the output has outgrown `tailBytes` (its first bytes may split a character). */
+  private tailCut = false;
+  private tailText: string | null = '';
   private readonly maxOutputSize: number;
   private readonly tailChars: number;
-  private readonly markerBytes: Buffer;
+  private readonly marker: Line;
 
   /**
    * Opens (creating directories) the output file. A file left by a crashed run is cut back to
@@ -92,60 +114,69 @@ export class OutputStore {
     this.fileSize = existing;
     this.maxOutputSize = maxOutputSize;
     this.tailChars = tailChars;
-    this.markerBytes = Buffer.from(truncationMarker(maxOutputSize) + '\n');
+    this.marker = encodedLine(truncationMarker(maxOutputSize));
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes; +3 for a character cut at the start.
+    this.tailBytes = Buffer.allocUnsafe(tailChars * 3 + 3);
   }
 
   /**
-   * Appends lines (each gets '\n'; they must not contain one). Past the cap, one marker line
-   * replaces the rest and later lines are dropped, except forced ones (the final `result`).
+   * Queues one line (the output gets it plus '\n'; it is written by the next `flush()`). Past
+   * the cap, one marker line replaces the rest and later lines are dropped, except forced ones
+   * (the final `result`).
    */
-  appendLines(lines: string[], options?: { force?: boolean }): void {
+  append(line: Line, options?: { force?: boolean }): void {
     if (this.fd === null) throw new ClaudePodError(ErrorCodes.INTERNAL, 'output store is closed');
-    if (lines.length === 0) return;
     const force = options?.force === true;
     if (this.isTruncated && !force) return;
-
     const max = this.maxOutputSize;
-    const capped = max > 0 && !force;
-    const ends: number[] = [];
-    let bytes = this.encode(lines, capped ? ends : null);
-    let kept: string[] = lines;
-    if (capped && this.logical + bytes.length > max) {
-      let n = 0;
-      while (n < lines.length && this.logical + ends[n]! <= max) n++;
-      kept = [...lines.slice(0, n), truncationMarker(max)];
-      bytes = Buffer.concat([bytes.subarray(0, n === 0 ? 0 : ends[n - 1]), this.markerBytes]);
+    if (!force && max > 0 && this.logical + line.length + 1 > max) {
       this.isTruncated = true;
+      line = this.marker;
     }
-    this.sink(bytes);
-    this.updateTail(kept);
-    if (this.encodeBuffer.length > KEEP_ENCODE_BYTES)
-      this.encodeBuffer = Buffer.allocUnsafe(KEEP_ENCODE_BYTES);
+    const pieces = line.terminated ? line.pieces : [...line.pieces, LF_BYTE];
+    const start = this.logical;
+    const bytes = line.length + 1;
+    this.logical += bytes;
+    for (const piece of pieces) this.keepTail(piece);
+    if (start >= this.existing) {
+      this.queue(pieces, bytes);
+      return;
+    }
+    // Inside what a crashed run left: check, don't write.
+    if (this.mismatch === null) this.verify(pieces, Math.min(bytes, this.existing - start), start);
+    if (this.logical >= this.existing) this.readBuffer = null;
+    // A line that straddles the file's end can only follow a mismatch (a clean replay ends on a
+    // line boundary): it is written whole after the file's bytes, so the file stays whole lines.
+    if (this.logical > this.existing) this.queue(pieces, bytes);
   }
 
-  /**
-   * The lines as UTF-8, each + '\n', in a reused buffer (valid until the next call): much
-   * cheaper than `Buffer.from(lines.join('\n'))`, which flattens and allocates each time.
-   */
-  private encode(lines: string[], ends: number[] | null): Buffer {
-    let need = 0;
-    for (const line of lines) need += (line.length > 65536 ? Buffer.byteLength(line) : line.length * 3) + 1;
-    if (this.encodeBuffer.length < need) {
-      this.encodeBuffer = Buffer.allocUnsafe(Math.max(need, this.encodeBuffer.length * 2));
+  /** Writes the queued lines: bytes reach the file before this returns. */
+  flush(): void {
+    if (this.batch.length === 0 || this.fd === null) return;
+    const buffers = this.batch;
+    const total = this.batchBytes;
+    this.batch = [];
+    this.batchBytes = 0;
+    let written = writevSync(this.fd, buffers);
+    if (written < total) {
+      // A short write (a full disk, a signal): write the rest from where it stopped.
+      const rest = Buffer.concat(buffers, total).subarray(written);
+      for (let off = 0; off < rest.length;) off += writeSync(this.fd, rest, off, rest.length - off);
+      written = total;
     }
-    const buf = this.encodeBuffer;
-    let at = 0;
-    for (const line of lines) {
-      at += buf.write(line, at);
-      buf[at++] = LF;
-      ends?.push(at);
-    }
-    return buf.subarray(0, at);
+    this.fileSize += written;
+  }
+
+  /** Appends lines given as strings (no '\n' inside) and writes them at once. */
+  appendLines(lines: string[], options?: { force?: boolean }): void {
+    if (this.fd === null) throw new ClaudePodError(ErrorCodes.INTERNAL, 'output store is closed');
+    for (const text of lines) this.append(encodedLine(text), options);
+    this.flush();
   }
 
   /** Bytes of output so far: the file's size once a replay has caught up. */
   get size(): number {
-    return this.logical < this.existing ? this.logical : this.fileSize;
+    return this.logical < this.existing ? this.logical : this.fileSize + this.batchBytes;
   }
 
   get truncated(): boolean {
@@ -168,70 +199,72 @@ export class OutputStore {
 
   /** The last ~tailChars characters of the output. */
   tail(): string {
-    return this.tailText;
+    if (this.tailText !== null) return this.tailText;
+    let start = 0;
+    // The kept bytes may begin inside a character: skip its continuation bytes.
+    if (this.tailCut) while (start < 3 && (this.tailBytes[start]! & 0xc0) === 0x80) start++;
+    let tail = this.tailBytes.toString('utf8', start, this.tailLength).slice(-this.tailChars);
+    // Never start with half of a surrogate pair.
+    const first = tail.charCodeAt(0);
+    if (first >= 0xdc00 && first <= 0xdfff) tail = tail.slice(1);
+    this.tailText = tail;
+    return tail;
   }
 
   close(): void {
     if (this.fd === null) return;
+    this.flush();
     const fd = this.fd;
     this.fd = null;
     this.readBuffer = null;
     closeSync(fd);
   }
 
-  /** Writes the part of `bytes` (whole lines of computed output) the file does not hold yet. */
-  private sink(bytes: Buffer): void {
-    const start = this.logical;
-    this.logical += bytes.length;
-    if (start >= this.existing) {
-      this.write(bytes);
+  private queue(pieces: Buffer[], bytes: number): void {
+    for (const piece of pieces) this.batch.push(piece);
+    this.batchBytes += bytes;
+  }
+
+  /** Keeps the last bytes of the output (a piece of tens of MB costs one copy of the tail). */
+  private keepTail(piece: Buffer): void {
+    const room = this.tailBytes.length;
+    this.tailText = null;
+    if (piece.length >= room) {
+      piece.copy(this.tailBytes, 0, piece.length - room);
+      this.tailLength = room;
+      this.tailCut = true;
       return;
     }
-    const overlap = Math.min(bytes.length, this.existing - start);
-    if (this.mismatch === null) this.verify(bytes, overlap, start);
-    if (this.logical >= this.existing) this.readBuffer = null;
-    if (overlap === bytes.length) return;
-    // The file ends inside this batch, at a line boundary. After a clean replay that boundary is
-    // exactly `overlap`; after a mismatch, resume at the start of the line that straddles the
-    // file's end, so the file stays whole lines (nothing is written over existing bytes).
-    const from = bytes.lastIndexOf(LF, overlap - 1) + 1;
-    this.write(bytes.subarray(from));
+    if (this.tailLength + piece.length > room) {
+      const keep = room - piece.length;
+      this.tailBytes.copyWithin(0, this.tailLength - keep, this.tailLength);
+      this.tailLength = keep;
+      this.tailCut = true;
+    }
+    piece.copy(this.tailBytes, this.tailLength);
+    this.tailLength += piece.length;
   }
 
-  private verify(bytes: Buffer, length: number, position: number): void {
+  /** Compares the first `length` bytes of `pieces` with the file's bytes at `position`. */
+  private verify(pieces: Buffer[], length: number, position: number): void {
     const scratch = (this.readBuffer ??= Buffer.allocUnsafe(REPLAY_READ_BYTES));
-    for (let done = 0; done < length;) {
-      const want = Math.min(scratch.length, length - done);
-      const got = readFully(this.fd!, scratch, want, position + done);
-      const expected = bytes.subarray(done, done + want);
-      if (got !== want || !scratch.subarray(0, want).equals(expected)) {
-        let i = 0;
-        while (i < got && scratch[i] === expected[i]) i++;
-        this.mismatch = { offset: position + done + i, existingSize: this.existing };
-        this.onReplayMismatch?.(this.mismatch);
-        return;
+    let done = 0;
+    for (const piece of pieces) {
+      for (let at = 0; at < piece.length && done < length;) {
+        const want = Math.min(scratch.length, piece.length - at, length - done);
+        const got = readFully(this.fd!, scratch, want, position + done);
+        const expected = piece.subarray(at, at + want);
+        if (got !== want || !scratch.subarray(0, want).equals(expected)) {
+          let i = 0;
+          while (i < got && scratch[i] === expected[i]) i++;
+          this.mismatch = { offset: position + done + i, existingSize: this.existing };
+          this.onReplayMismatch?.(this.mismatch);
+          return;
+        }
+        at += want;
+        done += want;
       }
-      done += want;
     }
-  }
-
-  private write(bytes: Buffer): void {
-    for (let off = 0; off < bytes.length;) off += writeSync(this.fd!, bytes, off, bytes.length - off);
-    this.fileSize += bytes.length;
-  }
-
-  private updateTail(lines: string[]): void {
-    const max = this.tailChars;
-    let piece = '';
-    for (let i = lines.length - 1; i >= 0 && piece.length < max; i--) {
-      const line = lines[i]!;
-      piece = (line.length > max ? line.slice(-max) : line) + '\n' + piece;
-    }
-    let tail = (piece.length >= max ? piece : this.tailText + piece).slice(-max);
-    // Never start with half of a surrogate pair.
-    const first = tail.charCodeAt(0);
-    if (first >= 0xdc00 && first <= 0xdfff) tail = tail.slice(1);
-    this.tailText = tail;
   }
 }
 

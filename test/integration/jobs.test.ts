@@ -83,6 +83,8 @@ describe.skipIf(!env.available)(
       expect(running.metrics!.memoryBytes).toBeGreaterThan(1024 * 1024);
       expect(running.metrics!.memoryLimitBytes).toBeGreaterThan(500 * 1000 * 1000);
       expect(running.metrics!.pids).toBeGreaterThanOrEqual(2);
+      // Rootful podman gives the container a cgroup of its own: read without starting a process.
+      if (env.available && !env.runtime.rootless) expect(running.metrics!.source).toBe('cgroup');
       expect(['active', 'processing', 'idle']).toContain(running.activityState);
       // While it runs: the container holds a capability token, never the host's key.
       const rt = env.available ? env.spec : (undefined as never);

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../../src/shared/errors.js';
 import { readOutput, MAX_READ_LIMIT } from '../../../src/workers/output-reader.js';
 import { OutputStore, truncationMarker, type OutputStoreOptions } from '../../../src/workers/output-store.js';
-import { StreamJsonParser } from '../../../src/workers/stream-json.js';
+import { StreamIngest } from '../../../src/workers/stream-ingest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'claude-pod-output-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,30 +41,17 @@ function prng(seed: number): () => number {
 }
 
 /**
- * What the job worker does: parse the stream in chunks, append each chunk's lines as one batch
- * and force the `result` event. Chunk sizes come from `rand`, so batching differs between runs.
+ * What the job worker does (StreamIngest: split, pass through, parse system/result, force the
+ * `result` event). Chunk sizes come from `rand`, so batching differs between runs.
  */
 function feed(store: OutputStore, stream: Buffer, rand: () => number): void {
-  const parser = new StreamJsonParser();
-  const consume = (lines: ReturnType<StreamJsonParser['push']>) => {
-    let batch: string[] = [];
-    for (const line of lines) {
-      if (line.kind === 'json' && line.value.type === 'result') {
-        store.appendLines(batch);
-        batch = [];
-        store.appendLines([line.raw], { force: true });
-      } else {
-        batch.push(line.raw);
-      }
-    }
-    store.appendLines(batch);
-  };
+  const ingest = new StreamIngest(store);
   for (let pos = 0; pos < stream.length;) {
     const size = 1 + Math.floor(rand() * 40_000);
-    consume(parser.push(stream.subarray(pos, pos + size)));
+    ingest.push(stream.subarray(pos, pos + size));
     pos += size;
   }
-  consume(parser.end());
+  ingest.end();
 }
 
 function run(path: string, stream: Buffer, options: OutputStoreOptions, seed: number) {
