@@ -98,11 +98,21 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(
     '### How it was measured',
     '',
-    `- Load: N jobs through \`createSupervisor()\` — the worker pool, or \`inlineJobsForBenchmark\` (the same JobRunner on the main thread) — with the runtime command pointed at \`bench/load-generator/podman.sh\`, which streams \`${r.options.stream.split('/').slice(-3).join('/')}\` (assistant text, a 43 KB tool_use input, tool_results up to 94 KB per line) repeated to the job's size. Jobs are started, held silent, then released together; rate-limited windows last ${r.options.steadyMs / 1000} s after a ${r.options.warmupMs / 1000} s warm-up, full-speed windows run from the release to the last job's end. Metrics sampling every ${r.options.metricsIntervalSeconds} s per job (the default).`,
+    `- Load: N jobs through \`createSupervisor()\` — the worker pool, or \`inlineJobsForBenchmark\` (the same JobRunner on the main thread) — with the runtime command pointed at \`bench/load-generator/podman.sh\`, which streams \`${r.options.stream.split('/').slice(-3).join('/')}\` (assistant text, a 43 KB tool_use input, tool_results up to 94 KB per line) repeated to the job's size. Jobs are started, held silent, then released together; rate-limited windows last ${r.options.steadyMs / 1000} s after a ${r.options.warmupMs / 1000} s warm-up, full-speed windows run from the release to the last job's end. Metrics sampling every ${r.options.metricsIntervalSeconds} s per job (the default); the generator puts each job's stream into cgroups of its own (as root on cgroups v1, like podman does for a container), so the worker reads metrics from cgroup files as in production — last sample's source over all load runs: ${metricsSourceSummary(r)}.`,
     '- Event-loop delay: `monitorEventLoopDelay` (5 ms resolution, which is subtracted) on the main thread while a "gateway" timer handles a small JSON chat message and calls `status()` on a random job every 10 ms; `status()` is timed around the call. Utilisation is `eventLoopUtilization`; CPU cores are this process (main + workers) and the whole host from /proc/stat — on a shared machine, host minus process is someone else.',
     `- Byte accuracy: every job's output file is hashed and compared with the load generator's stdout for the same settings, hashed independently (the generator prints the same bytes as \`test/fixtures/fake-runtime.mjs\`: ${m.generatorMatchesFixture ? 'checked' : 'NOT matching'} in this run).`,
     '- Memory: main-thread `heapUsed` (peak, and live after a forced GC every 250 ms in the memory runs) and process RSS (worker threads included) over a baseline taken before any job.',
     '',
   );
   return `${lines.join('\n')}\n`;
+}
+
+function metricsSourceSummary(r: BenchResults): string {
+  const total: Record<string, number> = {};
+  for (const x of [...r.load, ...r.memory]) {
+    for (const [source, n] of Object.entries(x.metricsSources ?? {}))
+      total[source] = (total[source] ?? 0) + n;
+  }
+  const parts = Object.entries(total).map(([source, n]) => `${source} ${n}`);
+  return parts.length ? parts.join(', ') : 'not recorded';
 }

@@ -47,6 +47,8 @@ export interface LoadResult {
   probe: GatewayProbeResult;
   /** Output bytes written by all jobs during the window, per second (MiB/s). */
   aggregateMiBps: number;
+  /** Jobs by the source of their last metrics sample: cgroup, stats, or none (no sample yet). */
+  metricsSources: Record<string, number>;
   memory: {
     heapBaselineMiB: number;
     /** Peak main-thread heapUsed over the baseline (garbage included). */
@@ -132,6 +134,12 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
       windowBytes = s.jobs * expected.bytes;
     }
     const profile = profiler ? await (profiler as WindowProfiler).stop() : undefined;
+    // Where each job's last metrics sample came from (cgroup files, the runtime's `stats`, none).
+    const metricsSources: Record<string, number> = {};
+    for (const id of jobIds) {
+      const source = sup.status(id).metrics?.source ?? 'none';
+      metricsSources[source] = (metricsSources[source] ?? 0) + 1;
+    }
     const finals = await Promise.all(ends);
     if (liveTimer) clearInterval(liveTimer);
     const peak = sampler.stop();
@@ -162,6 +170,7 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
       window: s.rateBytesPerSec !== null ? 'steady' : 'go-to-end',
       probe,
       aggregateMiBps: round(windowBytes / MiB / (probe.durationMs / 1000), 1),
+      metricsSources,
       memory: {
         heapBaselineMiB: mib(base.heapUsed),
         heapPeakDeltaMiB: mib(peak.heapUsed - base.heapUsed),
