@@ -2,7 +2,7 @@
  * A supervisor wired to the load generator instead of podman: the same supervisor, pool, worker
  * and JobRunner code as production; only the runtime command differs.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../src/runtime/runtime-info.js';
@@ -63,6 +63,7 @@ export async function fakeStack(opts: {
   load: FakeLoad;
   metricsIntervalSeconds: number;
 }): Promise<FakeStack> {
+  await reapBenchCgroups(); // left by a run that was killed
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-bench-'));
   const goFile = join(dir, 'go');
   const stateDir = join(dir, 'state');
@@ -115,9 +116,26 @@ export async function fakeStack(opts: {
       } finally {
         restoreEnv();
         await rm(dir, { recursive: true, force: true });
+        await reapBenchCgroups();
       }
     },
   };
+}
+
+/**
+ * The load generator's cgroups (podman.sh `run` creates them, `rm` removes each with its job):
+ * any that a killed run left, and their parent, are removed here. A cgroup still holding a
+ * process cannot be removed and stays.
+ */
+async function reapBenchCgroups(): Promise<void> {
+  for (const controller of ['memory', 'cpuacct', 'pids']) {
+    const parent = join('/sys/fs/cgroup', controller, 'claude-pod-bench');
+    const names = await readdir(parent).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name.startsWith('libpod-')) await rmdir(join(parent, name)).catch(() => undefined);
+    }
+    await rmdir(parent).catch(() => undefined);
+  }
 }
 
 export function waitForEnd(sup: Supervisor, jobId: string): Promise<JobStatus> {
