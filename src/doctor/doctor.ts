@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { CgroupStats } from '../runtime/cgroup-stats.js';
+import { inspectContainer } from '../runtime/container-cli.js';
 import { detectRuntime, type DetectedRuntime } from '../runtime/detect.js';
+import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import { LABEL_MANAGED } from '../runtime/labels.js';
 import { buildRunArgs } from '../runtime/run-args.js';
 import type { ResolvedConfig } from '../shared/config.js';
@@ -170,11 +173,13 @@ async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Prom
     command: ['-c', PROBE_SCRIPT],
   });
   args.splice(1, 0, '--rm');
-  const r = await execa(rt.command, [...rt.globalArgs, ...args], {
+  const run = execa(rt.command, [...rt.globalArgs, ...args], {
     reject: false,
     stdin: 'ignore',
     timeout: 120_000,
   });
+  const metrics = metricsCheck(rt, name, run);
+  const r = await run;
   if (r.exitCode !== 0) {
     await execa(rt.command, [...rt.globalArgs, 'rm', '-f', name], { reject: false, stdin: 'ignore' });
     const err = String(r.stderr || r.shortMessage || '')
@@ -231,9 +236,46 @@ async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Prom
       rt,
     ),
   ];
+  checks.push(await metrics);
   for (const w of warnings)
     checks.push({ id: 'probe-warning', label: 'runtime warning', status: 'warn', value: w });
   return checks;
+}
+
+/**
+ * Where job metrics will come from: the probe container's own cgroup files (nothing started per
+ * sample), or the runtime's `stats` command, a process per sample per job (each start stalls the
+ * host's threads briefly: see cgroup-stats.ts).
+ */
+async function metricsCheck(rt: DetectedRuntime, name: string, run: Promise<unknown>): Promise<Check> {
+  let ended = false;
+  void run.finally(() => (ended = true));
+  const spec = toRuntimeSpec(rt);
+  while (!ended) {
+    const state = await inspectContainer(spec, name);
+    if (state?.running && state.pid !== null) {
+      const stats = CgroupStats.open(state.pid, state.id, Date.now());
+      const sample = stats?.sample(Date.now());
+      if (sample) {
+        const mib = Math.round(sample.memoryBytes / 1024 / 1024);
+        return {
+          id: 'metrics',
+          label: 'job metrics',
+          status: 'ok',
+          value: `cgroup files (probe: ${mib} MiB)`,
+        };
+      }
+      return {
+        id: 'metrics',
+        label: 'job metrics',
+        status: 'warn',
+        value: `\`${rt.kind} stats\`: containers have no cgroup of their own here${rt.rootless ? ' (rootless)' : ''}, so every sample starts a process, which briefly stalls the host's threads`,
+        fix: 'run rootful, or on cgroups v2; or raise metricsIntervalSeconds',
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { id: 'metrics', label: 'job metrics', status: 'warn', value: 'not checked: the probe ended first' };
 }
 
 export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {

@@ -27,6 +27,7 @@ export const PROBE_SCRIPT = [
   'echo "uid=$(id -u)"',
   'echo "node=$(node --version 2>&1 | head -n1)"',
   'echo "claude=$(claude --version 2>&1 | head -n1)"',
+  'sleep 1', // long enough for the doctor to find the probe's cgroup
 ].join('\n');
 
 export function parseProbeOutput(stdout: string): Record<string, string> {

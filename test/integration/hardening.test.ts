@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL_MANAGED } from '../../src/runtime/labels.js';
 import { buildRunArgs } from '../../src/runtime/run-args.js';
 import { parseMemorySize } from '../../src/doctor/limits.js';
+import { runDoctor } from '../../src/doctor/doctor.js';
+import { parseConfig } from '../../src/shared/config.js';
 import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
 
 const env = await requireRuntime();
@@ -100,5 +102,18 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
     if (!env.available) return;
     expect(await reapByLabel(env.spec, label)).toBe(1);
     expect(await reapByLabel(env.spec, label)).toBe(0);
+  });
+
+  it('doctor: the probe runs with the job flags and job metrics come from its cgroup files', async () => {
+    if (!env.available) return;
+    const report = await runDoctor(parseConfig({ image: env.image }));
+    const check = (id: string) => report.checks.find((c) => c.id === id);
+    expect(check('memory-limit')?.status).toBe('ok');
+    // Rootful: the container has a cgroup of its own, read without a process per sample.
+    if (!env.runtime.rootless) {
+      expect(check('metrics')).toMatchObject({ status: 'ok', value: expect.stringMatching(/^cgroup files/) });
+    } else {
+      expect(check('metrics')?.status).toMatch(/ok|warn/);
+    }
   });
 });
