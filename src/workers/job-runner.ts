@@ -26,6 +26,8 @@ import { StreamIngest } from './stream-ingest.js';
 import { OutputWatchdog, type TimerKind } from './timers.js';
 
 const STDERR_TAIL_BYTES = 4096;
+/** Metrics samples that look for the container's cgroup before settling for `stats`. */
+const CGROUP_LOOKUPS = 5;
 /** Output within this many seconds makes a job "active". */
 export const ACTIVE_WINDOW_MS = 5_000;
 /** CPU use above this makes a quiet job "processing" rather than "idle". */
@@ -56,6 +58,7 @@ export class JobRunner {
   private metrics: JobMetrics | null = null;
   /** undefined until the first sample looks for it; null: use the runtime's `stats`. */
   private cgroup: CgroupStats | null | undefined = undefined;
+  private cgroupLookups = 0;
   private startedAt: number | null = null;
   private firstOutputAt: number | null = null;
   private lastOutputAt: number | null = null;
@@ -185,17 +188,20 @@ export class JobRunner {
     const { runtime, containerName } = this.spec;
     if (this.cgroup === undefined) {
       const state = await inspectContainer(runtime, containerName);
-      // The first sample's CPU share is averaged from the container's start (a re-attached
-      // container started long before this worker).
-      const since = Date.parse(state?.startedAt ?? '');
-      this.cgroup =
-        state?.running && state.pid !== null
-          ? CgroupStats.open(
-              state.pid,
-              state.id,
-              Number.isFinite(since) ? since : (this.startedAt ?? this.clock.now()),
-            )
-          : null;
+      if (!state?.running || state.pid === null) {
+        // Not running yet (a slow start) or not inspectable: look again at the next samples.
+        if (++this.cgroupLookups < CGROUP_LOOKUPS) return sampleStats(runtime, containerName);
+        this.cgroup = null;
+      } else {
+        // The first sample's CPU share is averaged from the container's start (a re-attached
+        // container started long before this worker).
+        const since = Date.parse(state.startedAt ?? '');
+        this.cgroup = CgroupStats.open(
+          state.pid,
+          state.id,
+          Number.isFinite(since) ? since : (this.startedAt ?? this.clock.now()),
+        );
+      }
       this.post({
         type: 'log',
         jobId: this.spec.jobId,
