@@ -26,8 +26,9 @@ export const metricsSchema = z.object({
   memoryLimitBytes: z.number().nullable(),
   pids: z.number().nullable(),
   sampledAt: z.number(),
-  /** cgroup: read from the container's cgroup files; stats: the runtime's `stats` command. */
-  source: z.enum(['cgroup', 'stats']),
+  source: z
+    .enum(['cgroup', 'stats'])
+    .describe("cgroup: read from the container's cgroup files; stats: the runtime's stats command"),
 });
 export type JobMetrics = z.infer<typeof metricsSchema>;
 

@@ -4,7 +4,12 @@
  * supervisor's `JobStatus` and `SessionInfo`.
  */
 import { z } from 'zod';
-import { activityStates, jobStates } from '../shared/protocol.js';
+import {
+  activityStates,
+  claudeReportSchema,
+  jobStates,
+  metricsSchema as protocolMetricsSchema,
+} from '../shared/protocol.js';
 import { ErrorCodes } from '../shared/errors.js';
 import type { JobStatus } from '../supervisor/job-view.js';
 import type { SessionInfo } from '../supervisor/session-store.js';
@@ -24,16 +29,16 @@ export const sessionIdParam = z
 /** The parameters naming one job, as the seed's status/output/cancel tools take them. */
 export const jobRefParams = { job_id: jobIdParam, session_id: sessionIdParam.optional() };
 
-const metricsSchema = z
-  .object({
-    cpuPercent: z.number(),
-    memoryBytes: z.number(),
-    memoryLimitBytes: z.number().nullable(),
-    pids: z.number().nullable(),
-    sampledAt: z.number(),
-    source: z
-      .enum(['cgroup', 'stats'])
-      .describe("cgroup: read from the container's cgroup files; stats: the runtime's stats command"),
+/** The worker's metrics as they are, closed to other keys. */
+const metricsSchema = protocolMetricsSchema.strict();
+
+/** What Claude reported, without the two fields only the supervisor uses (resultSubtype, isError). */
+const claudeSchema = claudeReportSchema
+  .pick({ sessionId: true, model: true, numTurns: true, costUsd: true, durationMs: true, usage: true })
+  .extend({
+    result: claudeReportSchema.shape.result.describe(
+      "Claude Code's final answer, once the job has completed",
+    ),
   })
   .strict();
 
@@ -55,17 +60,7 @@ export const jobStatusSchema = z
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     endedAt: z.string().nullable(),
-    claude: z
-      .object({
-        sessionId: z.string().nullable(),
-        model: z.string().nullable(),
-        numTurns: z.number().nullable(),
-        costUsd: z.number().nullable(),
-        durationMs: z.number().nullable(),
-        usage: z.record(z.string(), z.unknown()).nullable(),
-        result: z.string().nullable().describe("Claude Code's final answer, once the job has completed"),
-      })
-      .strict(),
+    claude: claudeSchema,
   })
   .strict();
 
