@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi } from '../../src/mock-api/index.js';
 import { ensureApiProxy, type ApiProxyHandle, type CredentialKind } from '../../src/proxy/client.js';
 import { containerDir } from '../../src/shared/paths.js';
+import { claudeCommand } from '../../src/supervisor/job-spec.js';
 import { startUpstream } from '../unit/proxy/fixtures/upstream.js';
 import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
 
@@ -187,14 +188,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
             '--env',
             kind === 'oauth' ? `CLAUDE_CODE_OAUTH_TOKEN=${capability}` : `ANTHROPIC_API_KEY=${capability}`,
             env.image,
-            'claude',
-            '-p',
-            '--output-format',
-            'stream-json',
-            '--verbose',
-            '--dangerously-skip-permissions',
-            '--',
-            'say hello',
+            ...claudeCommand('say hello', null),
           ],
           { reject: false, stdin: 'ignore', timeout: 150_000 },
         );

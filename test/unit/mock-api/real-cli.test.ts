@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi, type MockApi } from '../../../src/mock-api/index.js';
+import { claudeCommand } from '../../../src/supervisor/job-spec.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 const PREFIX = join(ROOT, '.cache', 'claude-cli');
@@ -38,15 +39,8 @@ interface CliRun {
 
 function runCli(cwd: string, env: Record<string, string>, prompt: string): Promise<CliRun> {
   return new Promise((done, fail) => {
-    const args = [
-      '-p',
-      '--output-format',
-      'stream-json',
-      '--verbose',
-      '--dangerously-skip-permissions',
-      '--',
-      prompt,
-    ];
+    // The argv jobs give Claude Code, without the leading `claude` (CLI is its path here).
+    const args = claudeCommand(prompt, null).slice(1);
     const child = spawn(CLI, args, {
       cwd,
       env: { ...process.env, ...env },
