@@ -9,8 +9,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { prng, streamFixture as fixture } from '../../fixtures/streams.js';
 import { ErrorCodes } from '../../../src/shared/errors.js';
 import { readOutput, MAX_READ_LIMIT } from '../../../src/workers/output-reader.js';
 import { OutputStore, truncationMarker, type OutputStoreOptions } from '../../../src/workers/output-store.js';
@@ -24,20 +24,6 @@ function tempPath(create = true): string {
   const sub = join(dir, String(++counter));
   if (create) mkdirSync(sub);
   return join(sub, 'out.jsonl');
-}
-
-const fixture = (name: string): Buffer =>
-  readFileSync(fileURLToPath(new URL(`../../fixtures/streams/${name}`, import.meta.url)));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

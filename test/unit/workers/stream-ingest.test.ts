@@ -1,17 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { streamFixture as fixture } from '../../fixtures/streams.js';
 import { OutputStore } from '../../../src/workers/output-store.js';
 import { StreamIngest } from '../../../src/workers/stream-ingest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'claude-pod-ingest-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
-
-const fixture = (name: string): Buffer =>
-  readFileSync(fileURLToPath(new URL(`../../fixtures/streams/${name}`, import.meta.url)));
 
 function ingestAll(stream: Buffer, chunk: number, maxOutputSize = 0) {
   const path = join(dir, `out-${++counter}.jsonl`);

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { prng, streamFixture as fixture } from '../../fixtures/streams.js';
 import {
   LineSplitter,
   lineKind,
@@ -19,9 +18,6 @@ interface Seen {
 const LF = Buffer.from('\n');
 const bin = (bytes: Buffer): string => bytes.toString('latin1');
 
-const fixture = (name: string): Buffer =>
-  readFileSync(fileURLToPath(new URL(`../../fixtures/streams/${name}`, import.meta.url)));
-
 const FIXTURES = [
   'simple.jsonl',
   'tool-use.jsonl',
@@ -29,18 +25,6 @@ const FIXTURES = [
   'mixed-text.jsonl',
   'no-final-newline.jsonl',
 ];
-
-/** Seeded PRNG (mulberry32): the same cuts on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The reference: split the whole stream into lines at once, the obvious way. */
 function wholeLineParse(bytes: Buffer): Seen[] {
