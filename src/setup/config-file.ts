@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { parseConfig, type ResolvedConfig } from '../shared/config.js';
+import { parseConfig, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 
 const PLUGIN_IDS = ['claude-pod', 'claude-code'];
 
 /**
- * Config for the CLI: the defaults, or a JSON file holding either the plugin config itself or a
- * whole openclaw.json (then `plugins.entries["claude-pod" | "claude-code"].config` is used).
+ * The config input in a CLI `--config` file, as given (defaults not applied): the plugin config
+ * itself, or a whole openclaw.json (then `plugins.entries["claude-pod" | "claude-code"].config`).
  */
-export async function loadCliConfig(path: string | undefined): Promise<ResolvedConfig> {
-  if (!path) return parseConfig({});
+export async function readCliConfigInput(path: string | undefined): Promise<ConfigInput> {
+  if (!path) return {};
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
@@ -25,7 +25,12 @@ export async function loadCliConfig(path: string | undefined): Promise<ResolvedC
   const entries = (raw as { plugins?: { entries?: Record<string, { config?: unknown }> } })?.plugins?.entries;
   if (entries) {
     const id = PLUGIN_IDS.find((k) => entries[k]);
-    return parseConfig(id ? (entries[id]?.config ?? {}) : {});
+    return (id ? (entries[id]?.config ?? {}) : {}) as ConfigInput;
   }
-  return parseConfig(raw);
+  return raw as ConfigInput;
+}
+
+/** Config for the CLI: the defaults, or what a `--config` file sets (see readCliConfigInput). */
+export async function loadCliConfig(path: string | undefined): Promise<ResolvedConfig> {
+  return parseConfig(await readCliConfigInput(path));
 }

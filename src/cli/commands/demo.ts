@@ -6,6 +6,7 @@ import { createMockApi, type MockApi } from '../../mock-api/index.js';
 import { formatDirective } from '../../mock-api/directives.js';
 import { parseConfig, type ConfigInput } from '../../shared/config.js';
 import { isClaudePodError } from '../../shared/errors.js';
+import { readCliConfigInput } from '../../setup/config-file.js';
 import { resolveCredential } from '../../supervisor/auth.js';
 import { createSupervisor } from '../../supervisor/create.js';
 import type { JobStatus } from '../../supervisor/job-view.js';
@@ -31,9 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write('Usage: claude-pod demo [--config file.json] [--mock]\n');
     return 0;
   }
-  const fileConfig = values.config
-    ? (JSON.parse(await readFile(values.config, 'utf8')) as ConfigInput)
-    : ({} as ConfigInput);
+  const fileConfig = await readCliConfigInput(values.config);
   const input: ConfigInput = {
     sessionsDir: join(tmpdir(), 'claude-pod-demo', 'sessions'),
     workspacesDir: join(tmpdir(), 'claude-pod-demo', 'workspaces'),
