@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi } from '../../src/mock-api/index.js';
 import { ensureApiProxy, type ApiProxyHandle, type CredentialKind } from '../../src/proxy/client.js';
+import { buildRunArgs } from '../../src/runtime/run-args.js';
 import { containerDir } from '../../src/shared/paths.js';
 import { claudeCommand } from '../../src/supervisor/job-spec.js';
 import { startUpstream } from '../unit/proxy/fixtures/upstream.js';
@@ -21,6 +22,42 @@ function hostAddress(): string {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   return '10.0.2.2';
+}
+
+/**
+ * A job's container as the supervisor runs it (buildRunArgs: the hardening flags, `--network
+ * none`), plus `--rm`, with a proxy's socket directory and our entrypoint mounted.
+ */
+function proxiedRunArgs(
+  name: string,
+  socketDir: string,
+  vars: Record<string, string>,
+  command: string[],
+): string[] {
+  if (!env.available) throw new Error('no container runtime');
+  const args = buildRunArgs({
+    kind: env.spec.kind,
+    containerName: `claude-pod-test-proxy-${name}-${testRunId}`,
+    labels: { [TEST_RUN_LABEL]: testRunId },
+    image: env.image,
+    memory: '512m',
+    cpus: '1.0',
+    pidsLimit: 512,
+    tmpfsSize: '256m',
+    network: 'none',
+    apparmorProfile: '',
+    user: '1000:1000',
+    mounts: [
+      { source: socketDir, target: '/run/claude-pod', readonly: true },
+      { source: join(containerDir, 'runtime'), target: '/opt/claude-pod', readonly: true },
+    ],
+    env: vars,
+    workdir: '/tmp',
+    entrypoint: '/opt/claude-pod/entrypoint.sh',
+    command,
+  });
+  args.splice(1, 0, '--rm');
+  return [...env.spec.globalArgs, ...args];
 }
 
 describe.skipIf(!env.available)(`api proxy from inside a --network none container${skipNote(env)}`, () => {
@@ -72,42 +109,15 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
     ].join('\n');
     const result = await execa(
       env.spec.command,
-      [
-        ...env.spec.globalArgs,
-        'run',
-        '--rm',
-        '--init',
-        '--network',
-        'none',
-        '--user',
-        '1000:1000',
-        '--cap-drop',
-        'ALL',
-        '--security-opt',
-        'no-new-privileges',
-        '--ulimit',
-        'nofile=4096:4096',
-        '--ulimit',
-        'nproc=4096:4096',
-        '--tmpfs',
-        '/tmp:rw,nosuid,size=64m',
-        '--label',
-        `${TEST_RUN_LABEL}=${testRunId}`,
-        '--volume',
-        `${proxy.socketDir}:/run/claude-pod:ro`,
-        '--volume',
-        `${join(containerDir, 'runtime')}:/opt/claude-pod:ro`,
-        '--entrypoint',
-        '/opt/claude-pod/entrypoint.sh',
-        '--env',
-        `ANTHROPIC_API_KEY=${token}`,
-        '--env',
-        'CLAUDE_POD_API_PORT=8119',
-        env.image,
-        'sh',
-        '-c',
-        script,
-      ],
+      proxiedRunArgs(
+        'egress',
+        proxy.socketDir,
+        {
+          ANTHROPIC_API_KEY: token,
+          CLAUDE_POD_API_PORT: '8119',
+        },
+        ['sh', '-c', script],
+      ),
       { reject: false, stdin: 'ignore', timeout: 120_000 },
     );
     const out = String(result.stdout);
@@ -146,50 +156,20 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
         const capability = await cliProxy.grant('job-cli');
         const result = await execa(
           env.spec.command,
-          [
-            ...env.spec.globalArgs,
-            'run',
-            '--rm',
-            '--init',
-            '--network',
-            'none',
-            '--user',
-            '1000:1000',
-            '--cap-drop',
-            'ALL',
-            '--ulimit',
-            'nofile=4096:4096',
-            '--ulimit',
-            'nproc=4096:4096',
-            '--tmpfs',
-            '/tmp:rw,nosuid,size=256m',
-            '--label',
-            `${TEST_RUN_LABEL}=${testRunId}`,
-            '--volume',
-            `${cliProxy.socketDir}:/run/claude-pod:ro`,
-            '--volume',
-            `${join(containerDir, 'runtime')}:/opt/claude-pod:ro`,
-            '--entrypoint',
-            '/opt/claude-pod/entrypoint.sh',
-            '--workdir',
-            '/tmp',
-            '--env',
-            'HOME=/tmp',
-            '--env',
-            'CLAUDE_CONFIG_DIR=/tmp/.claude',
-            '--env',
-            'IS_SANDBOX=1',
-            '--env',
-            'DISABLE_AUTOUPDATER=1',
-            '--env',
-            'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
-            '--env',
-            'ANTHROPIC_BASE_URL=http://127.0.0.1:8119',
-            '--env',
-            kind === 'oauth' ? `CLAUDE_CODE_OAUTH_TOKEN=${capability}` : `ANTHROPIC_API_KEY=${capability}`,
-            env.image,
-            ...claudeCommand('say hello', null),
-          ],
+          proxiedRunArgs(
+            `cli-${kind}`,
+            cliProxy.socketDir,
+            {
+              HOME: '/tmp',
+              CLAUDE_CONFIG_DIR: '/tmp/.claude',
+              IS_SANDBOX: '1',
+              DISABLE_AUTOUPDATER: '1',
+              CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+              ANTHROPIC_BASE_URL: 'http://127.0.0.1:8119',
+              [kind === 'oauth' ? 'CLAUDE_CODE_OAUTH_TOKEN' : 'ANTHROPIC_API_KEY']: capability,
+            },
+            claudeCommand('say hello', null),
+          ),
           { reject: false, stdin: 'ignore', timeout: 150_000 },
         );
         const lines = String(result.stdout)
