@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { CgroupStats } from '../runtime/cgroup-stats.js';
-import { inspectContainer } from '../runtime/container-cli.js';
+import { openContainerCgroup } from '../runtime/cgroup-stats.js';
 import { detectRuntime, type DetectedRuntime } from '../runtime/detect.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import { LABEL_MANAGED } from '../runtime/labels.js';
@@ -252,10 +251,9 @@ async function metricsCheck(rt: DetectedRuntime, name: string, run: Promise<unkn
   void run.finally(() => (ended = true));
   const spec = toRuntimeSpec(rt);
   while (!ended) {
-    const state = await inspectContainer(spec, name);
-    if (state?.running && state.pid !== null) {
-      const stats = CgroupStats.open(state.pid, state.id, Date.now());
-      const sample = stats?.sample(Date.now());
+    const found = await openContainerCgroup(spec, name, Date.now());
+    if (found !== 'not-running') {
+      const sample = found?.sample(Date.now());
       if (sample) {
         const mib = Math.round(sample.memoryBytes / 1024 / 1024);
         return {

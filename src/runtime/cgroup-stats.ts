@@ -11,7 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { StatsSample } from './container-cli.js';
+import type { RuntimeSpec } from '../shared/protocol.js';
+import { inspectContainer, type StatsSample } from './container-cli.js';
 
 export interface CgroupStatsOptions {
   procRoot?: string;
@@ -169,4 +170,21 @@ function locate(table: string, containerId: string, root: string): Files | null 
     };
   }
   return null;
+}
+
+/**
+ * The cgroup of a running container, looked up by name: `'not-running'` while it is not running
+ * (not started yet, or gone), null when it runs without a cgroup of its own. The first sample's
+ * CPU share is averaged from the container's own start time (a re-attached container started
+ * long before its new worker); `fallbackStart` is used when the runtime does not report one.
+ */
+export async function openContainerCgroup(
+  rt: RuntimeSpec,
+  name: string,
+  fallbackStart: number,
+): Promise<CgroupStats | null | 'not-running'> {
+  const state = await inspectContainer(rt, name);
+  if (!state?.running || state.pid === null) return 'not-running';
+  const since = Date.parse(state.startedAt ?? '');
+  return CgroupStats.open(state.pid, state.id, Number.isFinite(since) ? since : fallbackStart);
 }

@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { CgroupStats } from '../runtime/cgroup-stats.js';
+import { openContainerCgroup, type CgroupStats } from '../runtime/cgroup-stats.js';
 import {
   inspectContainer,
   removeContainer,
@@ -187,20 +187,13 @@ export class JobRunner {
   private async sampleMetrics(): Promise<StatsSample | null> {
     const { runtime, containerName } = this.spec;
     if (this.cgroup === undefined) {
-      const state = await inspectContainer(runtime, containerName);
-      if (!state?.running || state.pid === null) {
+      const found = await openContainerCgroup(runtime, containerName, this.startedAt ?? this.clock.now());
+      if (found === 'not-running') {
         // Not running yet (a slow start) or not inspectable: look again at the next samples.
         if (++this.cgroupLookups < CGROUP_LOOKUPS) return sampleStats(runtime, containerName);
         this.cgroup = null;
       } else {
-        // The first sample's CPU share is averaged from the container's start (a re-attached
-        // container started long before this worker).
-        const since = Date.parse(state.startedAt ?? '');
-        this.cgroup = CgroupStats.open(
-          state.pid,
-          state.id,
-          Number.isFinite(since) ? since : (this.startedAt ?? this.clock.now()),
-        );
+        this.cgroup = found;
       }
       this.post({
         type: 'log',
