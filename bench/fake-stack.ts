@@ -109,7 +109,7 @@ export async function fakeStack(opts: {
     dir,
     go: () => writeFile(goFile, 'go\n'),
     waitForEnd: (jobId) => waitForEnd(sup, jobId),
-    outputPath: (jobId) => sup.registryState.jobs[jobId]!.outputPath,
+    outputPath: (jobId) => sup.paths.outputFile(sup.job(jobId)!.sessionId, jobId),
     async dispose() {
       try {
         await sup.close({ cancelRunning: true });

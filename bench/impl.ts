@@ -14,7 +14,7 @@ export type ImplKind = 'dist' | 'src';
 
 export interface Impl {
   kind: ImplKind;
-  createSupervisor: typeof CreateModule.createSupervisor;
+  createSupervisor: typeof CreateModule.openOwner;
   JobPool: typeof PoolModule.JobPool;
   ProxyGate: typeof ProxyGateModule.ProxyGate;
 }
@@ -45,7 +45,7 @@ async function load(kind: ImplKind): Promise<Impl> {
   const gate = (await import(url('proxy-gate'))) as typeof ProxyGateModule;
   return {
     kind,
-    createSupervisor: create.createSupervisor,
+    createSupervisor: create.openOwner,
     JobPool: pool.JobPool,
     ProxyGate: gate.ProxyGate,
   };

@@ -2,7 +2,7 @@
 export { createSupervisor, type CreateSupervisorOptions } from './supervisor/create.js';
 export { Supervisor, type SupervisorEvents, type OutputPage } from './supervisor/supervisor.js';
 export type { JobStatus } from './supervisor/job-view.js';
-export type { SessionInfo } from './supervisor/session-store.js';
+export type { SessionInfo } from './supervisor/session-view.js';
 export type { ApiGate, ApiAccess } from './supervisor/api-gate.js';
 export { configSchema, parseConfig, configJsonSchema, DEFAULT_IMAGE } from './shared/config.js';
 export type { Config, ConfigInput, ResolvedConfig } from './shared/config.js';

@@ -19,6 +19,7 @@ import { once } from 'node:events';
 import type { JobOutcome, JobSpec } from '../../src/shared/protocol.js';
 import { OutputStore } from '../../src/workers/output-store.js';
 import { StreamIngest } from '../../src/workers/stream-ingest.js';
+import { fileURLToPath } from 'node:url';
 import type { Impl } from '../impl.js';
 import { MiB, median, round } from '../stats.js';
 
@@ -164,6 +165,8 @@ function ingestOnly(
   return { mibps: (copies * recording.length) / MiB / s, parsedLines: ingest.parsed, lines: ingest.lines };
 }
 
+const CAT_RUNTIME = fileURLToPath(new URL('../load-generator/cat-runtime.sh', import.meta.url));
+
 /** A real piscina worker running JobRunner, its "runtime" `cat` printing the stream. */
 async function workerPipeline(impl: Impl, file: string, outputPath: string, bytes: number): Promise<number> {
   const pool = new impl.JobPool(1);
@@ -172,9 +175,26 @@ async function workerPipeline(impl: Impl, file: string, outputPath: string, byte
       jobId: 'job-bench-parse',
       sessionId: 'sess-bench-parse',
       mode: 'run',
-      runtime: { kind: 'podman', command: '/bin/cat', globalArgs: [] },
+      // A "runtime" whose `run` prints the recording and whose `inspect` finds nothing.
+      runtime: { kind: 'podman', command: CAT_RUNTIME, globalArgs: [file] },
       containerName: 'bench-parse',
-      runArgs: [file],
+      container: {
+        name: 'bench-parse',
+        image: 'bench',
+        labels: {},
+        memory: '1g',
+        cpus: '1',
+        pidsLimit: 64,
+        tmpfsSize: '1m',
+        network: 'none',
+        apparmorProfile: '',
+        user: '1000:1000',
+        mounts: [],
+        env: {},
+        secretEnv: {},
+        workdir: '/',
+        command: [],
+      },
       outputPath,
       maxOutputSize: 0,
       startupTimeoutSeconds: 60,
@@ -184,7 +204,14 @@ async function workerPipeline(impl: Impl, file: string, outputPath: string, byte
       progressIntervalMs: 250,
       image: 'bench',
     };
-    const outcome: JobOutcome = await pool.submit(spec, () => undefined, new AbortController().signal).done;
+    const handle = pool.submit(
+      spec,
+      (m) => {
+        if ((m as { type?: string }).type === 'ready') handle.send({ type: 'launch', jobId: spec.jobId });
+      },
+      new AbortController().signal,
+    );
+    const outcome: JobOutcome = await handle.done;
     const { firstOutputAt, lastOutputAt, outputSize } = outcome.progress;
     if (outputSize !== bytes) throw new Error(`worker pipeline wrote ${outputSize} B, expected ${bytes}`);
     if (firstOutputAt === null || lastOutputAt === null || lastOutputAt <= firstOutputAt) {

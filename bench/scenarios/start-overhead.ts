@@ -15,6 +15,8 @@ import { execa } from 'execa';
 import { createMockApi, formatDirective } from '../../src/mock-api/index.js';
 import { toRuntimeSpec } from '../../src/runtime/runtime-info.js';
 import { DEFAULT_IMAGE } from '../../src/shared/config.js';
+import { buildRunArgs } from '../../src/runtime/run-args.js';
+import { clientEnv } from '../../src/runtime/cli-engine.js';
 import { buildJobSpec } from '../../src/supervisor/job-spec.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { Impl } from '../impl.js';
@@ -107,7 +109,7 @@ async function supervisorRun(sup: Supervisor): Promise<{ jobId: string; firstByt
   if (final.status !== 'completed')
     throw new Error(`start-overhead job ${jobId} ${final.status}: ${final.error}`);
   // The worker's own clock reading when the first chunk arrived (status() rounds to 0.1 s).
-  const firstOutputAt = sup.registryState.jobs[jobId]!.progress.firstOutputAt;
+  const firstOutputAt = sup.job(jobId)!.progress.firstOutputAt;
   if (firstOutputAt === null) throw new Error(`start-overhead job ${jobId}: no output`);
   return { jobId, firstByteMs: firstOutputAt - t0 };
 }
@@ -119,7 +121,7 @@ async function bareRun(
   likeJobId: string,
   i: number,
 ): Promise<number> {
-  const like = sup.registryState.jobs[likeJobId]!;
+  const like = sup.job(likeJobId)!;
   const jobId = `${likeJobId}-bare-${i}`;
   const containerName = `claude-pod-bench-bare-${process.pid}-${i}`;
   const access = await gate.grant(jobId);
@@ -128,17 +130,22 @@ async function bareRun(
     config: sup.config,
     runtime: rt,
     ownerId: `${sup.ownerId}-bench-bare`,
-    job: { ...like, jobId, containerName, resumeClaudeSessionId: null },
-    session: sup.sessionFor(like)!,
+    job: { ...like, jobId, resumeClaudeSessionId: null },
+    containerName,
+    outputPath: sup.paths.outputFile(like.sessionId, likeJobId),
+    workspaceDir: sup.paths.workspace(like.sessionId),
+    claudeDir: sup.paths.claudeDir(like.sessionId),
     api: access,
     mode: 'run',
     runtimeDir: sup.runtimeDir,
   });
   try {
     const t0 = Date.now();
-    const child = spawn(rt.command, [...rt.globalArgs, ...spec.runArgs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(rt.command, [...rt.globalArgs, ...buildRunArgs(rt.kind, spec.container!)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: clientEnv(rt, spec.container!.secretEnv),
     });
+    child.stdin.end(spec.container!.stdin ?? '');
     let first: number | null = null;
     let stderr = '';
     child.stdout.on('data', () => (first ??= Date.now()));

@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadCliConfig } from '../setup/config-file.js';
 import { createLogger } from '../shared/logger.js';
 import { createSupervisor } from '../supervisor/create.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { SupervisorApi } from '../supervisor/api.js';
 
 /**
  * The job commands share one shape: parse `--config` plus the command's own options, open a
@@ -13,7 +13,7 @@ export async function withSupervisor(
   argv: string[],
   options: ParseArgsConfig['options'],
   act: (
-    sup: Supervisor,
+    sup: SupervisorApi,
     values: Record<string, string | boolean | undefined>,
     positionals: string[],
   ) => Promise<number>,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 import { openContainerCgroup } from '../runtime/cgroup-stats.js';
+import { CliEngine } from '../runtime/cli-engine.js';
 import { detectRuntime, type DetectedRuntime } from '../runtime/detect.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import { LABEL_MANAGED } from '../runtime/labels.js';
@@ -153,9 +154,8 @@ function limitCheck(
 /** Runs the agent image with exactly the flags jobs get and reads back what it was given. */
 async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Promise<Check[]> {
   const name = `claude-pod-doctor-${randomBytes(4).toString('hex')}`;
-  const args = buildRunArgs({
-    kind: rt.kind,
-    containerName: name,
+  const args = buildRunArgs(rt.kind, {
+    name,
     labels: { [LABEL_MANAGED]: 'true', 'io.claude-pod.doctor': 'true' },
     image: config.image,
     memory: config.memory,
@@ -167,6 +167,7 @@ async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Prom
     user: '1000:1000',
     mounts: [],
     env: { IS_SANDBOX: '1', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+    secretEnv: {},
     workdir: '/workspace',
     entrypoint: 'sh',
     command: ['-c', PROBE_SCRIPT],
@@ -249,9 +250,9 @@ async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Prom
 async function metricsCheck(rt: DetectedRuntime, name: string, run: Promise<unknown>): Promise<Check> {
   let ended = false;
   void run.finally(() => (ended = true));
-  const spec = toRuntimeSpec(rt);
+  const engine = new CliEngine(toRuntimeSpec(rt));
   while (!ended) {
-    const found = await openContainerCgroup(spec, name, Date.now());
+    const found = await openContainerCgroup(engine, name, Date.now()).catch(() => 'not-running' as const);
     if (found !== 'not-running') {
       const sample = found?.sample(Date.now());
       if (sample) {

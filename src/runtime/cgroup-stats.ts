@@ -11,8 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RuntimeSpec } from '../shared/protocol.js';
-import { inspectContainer, type StatsSample } from './container-cli.js';
+import type { ContainerEngine, StatsSample } from './engine.js';
 
 export interface CgroupStatsOptions {
   procRoot?: string;
@@ -179,11 +178,11 @@ function locate(table: string, containerId: string, root: string): Files | null 
  * long before its new worker); `fallbackStart` is used when the runtime does not report one.
  */
 export async function openContainerCgroup(
-  rt: RuntimeSpec,
+  engine: Pick<ContainerEngine, 'inspect'>,
   name: string,
   fallbackStart: number,
 ): Promise<CgroupStats | null | 'not-running'> {
-  const state = await inspectContainer(rt, name);
+  const state = await engine.inspect(name);
   if (!state?.running || state.pid === null) return 'not-running';
   const since = Date.parse(state.startedAt ?? '');
   return CgroupStats.open(state.pid, state.id, Number.isFinite(since) ? since : fallbackStart);

@@ -17,8 +17,15 @@ export interface RuntimeInfo {
   logDriver: string | null;
   /** Global flags that every command needs on this host (e.g. `--runtime runc`). */
   globalArgs: string[];
+  /** Environment the client needs beyond the host's basics (CONTAINER_HOST, DOCKER_HOST, …). */
+  env?: Record<string, string>;
 }
 
 export function toRuntimeSpec(info: RuntimeInfo): RuntimeSpec {
-  return { kind: info.kind, command: info.command, globalArgs: [...info.globalArgs] };
+  return {
+    kind: info.kind,
+    command: info.command,
+    globalArgs: [...info.globalArgs],
+    ...(info.env ? { env: { ...info.env } } : {}),
+  };
 }

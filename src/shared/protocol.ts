@@ -73,8 +73,13 @@ export const progressSchema = z.object({
 });
 export type JobProgress = z.infer<typeof progressSchema>;
 
+/**
+ * How a worker's following of a job ended. `detached`: asked to stop, the container runs on;
+ * `unknown`: the runtime could not tell how (or whether) the container ended — the supervisor
+ * keeps the job and looks again, it never guesses an exit.
+ */
 export const outcomeSchema = z.object({
-  status: z.enum(['completed', 'failed', 'cancelled', 'detached']),
+  status: z.enum(['completed', 'failed', 'cancelled', 'detached', 'unknown']),
   exitCode: z.number().nullable(),
   error: serializedErrorSchema.nullable(),
   progress: progressSchema,
@@ -83,8 +88,12 @@ export const outcomeSchema = z.object({
 export type JobOutcome = z.infer<typeof outcomeSchema>;
 
 export const workerMessageSchema = z.discriminatedUnion('type', [
+  /** The worker has taken the job; it runs nothing until the supervisor says `launch`. */
   z.object({ type: z.literal('ready'), jobId: z.string() }),
-  z.object({ type: z.literal('started'), jobId: z.string(), containerName: z.string(), at: z.number() }),
+  /** The runtime client was started (`run` or `logs --follow`). */
+  z.object({ type: z.literal('launched'), jobId: z.string(), at: z.number() }),
+  /** The container was seen running (its first output, or the runtime said so). */
+  z.object({ type: z.literal('started'), jobId: z.string(), at: z.number() }),
   z.object({ type: z.literal('progress'), jobId: z.string(), progress: progressSchema }),
   z.object({ type: z.literal('ended'), jobId: z.string(), outcome: outcomeSchema }),
   z.object({ type: z.literal('error'), jobId: z.string(), error: serializedErrorSchema }),
@@ -99,6 +108,8 @@ export const workerMessageSchema = z.discriminatedUnion('type', [
 export type WorkerMessage = z.infer<typeof workerMessageSchema>;
 
 export const supervisorMessageSchema = z.discriminatedUnion('type', [
+  /** Recorded on disk that a container may exist from now on: run (or follow) it. */
+  z.object({ type: z.literal('launch'), jobId: z.string() }),
   z.object({ type: z.literal('cancel'), jobId: z.string() }),
   /** The supervisor is closing: stop following, leave the container running for a later attach. */
   z.object({ type: z.literal('detach'), jobId: z.string() }),
@@ -111,8 +122,50 @@ export const runtimeSpecSchema = z.object({
   command: z.string(),
   /** Global flags before the verb, e.g. `--runtime runc`. */
   globalArgs: z.array(z.string()),
+  /** Environment the client needs to reach its engine (CONTAINER_HOST, DOCKER_HOST, …). */
+  env: z.record(z.string(), z.string()).optional(),
+  /** The engine runs elsewhere: no cgroup files or pids to read on this host. */
+  remote: z.boolean().optional(),
 });
 export type RuntimeSpec = z.infer<typeof runtimeSpecSchema>;
+
+export const mountSchema = z.object({
+  source: z.string(),
+  target: z.string(),
+  readonly: z.boolean().optional(),
+});
+export type Mount = z.infer<typeof mountSchema>;
+
+/** Everything that decides how a job's container runs: pure data, turned into argv or API calls by an engine. */
+export const containerSpecSchema = z.object({
+  name: z.string(),
+  image: z.string(),
+  labels: z.record(z.string(), z.string()),
+  memory: z.string(),
+  cpus: z.string(),
+  pidsLimit: z.number(),
+  tmpfsSize: z.string(),
+  network: z.enum(['none', 'bridge', 'host']),
+  apparmorProfile: z.string(),
+  /** `uid:gid` inside the container; never root. */
+  user: z.string(),
+  mounts: z.array(mountSchema),
+  /** Plain environment: may appear in an engine's argv or API calls (never a secret). */
+  env: z.record(z.string(), z.string()),
+  /** Secret environment (the capability token): never in an argv another local user could read. */
+  secretEnv: z.record(z.string(), z.string()),
+  workdir: z.string(),
+  entrypoint: z.string().optional(),
+  /** The command and its arguments, as separate entries: never through a shell. */
+  command: z.array(z.string()),
+  /** Written to the container's stdin, which is then closed (the prompt: never in argv). */
+  stdin: z.string().optional(),
+  /** Cap on the engine's own copy of the container log (e.g. "64m"). */
+  logMaxSize: z.string().optional(),
+  /** `--ulimit` values; the runtime's defaults exceed the hard limits on some hosts. */
+  ulimits: z.array(z.string()).optional(),
+});
+export type ContainerSpec = z.infer<typeof containerSpecSchema>;
 
 export const jobSpecSchema = z.object({
   jobId: z.string(),
@@ -121,16 +174,19 @@ export const jobSpecSchema = z.object({
   mode: z.enum(['run', 'attach']),
   runtime: runtimeSpecSchema,
   containerName: z.string(),
-  /** Arguments after the runtime's global flags for mode `run` (`run …image cmd…`). */
-  runArgs: z.array(z.string()),
+  /** The container to run (mode `run`); null when attaching to one that exists. */
+  container: containerSpecSchema.nullable(),
   outputPath: z.string(),
+  /** The output file, opened by the supervisor (which closes it whatever becomes of the worker). */
+  outputFd: z.number().int().optional(),
+  /** Touched by the API proxy while bytes flow through the job's connection (idle watchdog). */
+  activityFile: z.string().optional(),
   maxOutputSize: z.number(),
   startupTimeoutSeconds: z.number(),
   idleTimeoutSeconds: z.number(),
   metricsIntervalMs: z.number(),
   cancelGraceMs: z.number(),
   progressIntervalMs: z.number(),
-  /** Inline mode for the benchmark's baseline only: the same code on the main thread. */
   image: z.string(),
 });
 export type JobSpec = z.infer<typeof jobSpecSchema>;

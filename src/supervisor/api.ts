@@ -8,7 +8,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { ClaudePodError, ErrorCode } from '../shared/errors.js';
 import type { JobState } from '../shared/protocol.js';
 import type { JobStatus } from './job-view.js';
-import type { SessionInfo } from './session-store.js';
+import type { SessionInfo } from './session-view.js';
 
 export interface SupervisorEvents {
   'job:start': (status: JobStatus) => void;

@@ -1,22 +1,33 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir } from 'node:fs/promises';
+import { createEngine } from '../runtime/create-engine.js';
 import { detectRuntime } from '../runtime/detect.js';
+import type { ContainerEngine } from '../runtime/engine.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
+import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import { parseConfig, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
+import { ClaudePodError, ErrorCodes, isClaudePodError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import type { ApiGate } from './api-gate.js';
+import type { SupervisorApi } from './api.js';
+import { SupervisorClient, type ClientOptions } from './control/client.js';
+import { serveControl } from './control/server.js';
+import { InlineJobPool } from './inline-pool.js';
 import { Notifier } from './notifier.js';
 import { ownerIdFor } from './owner.js';
+import { JobPool, type JobPoolLike } from './pool.js';
 import { ProxyGate } from './proxy-gate.js';
-import { RegistryFile } from './registry-file.js';
-import { acquireStateLock } from './state-lock.js';
+import { loadRegistry, type RegistryWriter } from './registry-file.js';
 import { stageContainerRuntime } from './stage-runtime.js';
+import { acquireStateLock } from './state-lock.js';
+import { statePaths } from './state-paths.js';
 import { Supervisor } from './supervisor.js';
 
 export interface CreateSupervisorOptions {
   logger?: Logger;
   /** Skip runtime detection (tests, benchmarks with a fake runtime). */
   runtime?: RuntimeInfo;
+  /** The container engine to use (tests: an in-memory one); default: built from the runtime. */
+  engine?: ContainerEngine;
   /** Replace the model-API proxy (tests). */
   apiGate?: ApiGate;
   /** Environment to read ANTHROPIC_API_KEY from (default process.env). */
@@ -25,24 +36,85 @@ export interface CreateSupervisorOptions {
   skipRecovery?: boolean;
   /** Benchmark baseline only: parse and write on the main thread (the design we rejected). */
   inlineJobsForBenchmark?: boolean;
+  /** The pool that hosts the jobs' actors (tests); default: worker threads. */
+  pool?: JobPoolLike;
+  /** How the registry is written (tests inject failures). */
+  registryWriter?: RegistryWriter;
+  /**
+   * When another live process owns the state directory: `client` (default) returns a client of
+   * that owner with the same interface; `error` throws STATE_DIR_BUSY.
+   */
+  ifBusy?: 'client' | 'error';
+  /** Serve the control API on the state directory's socket when this becomes the owner (default true). */
+  serveControl?: boolean;
+  /** For a client: reconnection and the hook that starts an owner when none answers. */
+  client?: ClientOptions;
 }
 
 /**
- * Creates a supervisor on the config's directories: takes the directory lock, finds the
- * runtime, loads the registry and reconciles it with the containers that exist.
+ * A supervisor for the config's state directory: the owner when no live process holds the
+ * directory (it takes the lock, finds the runtime, loads the registry, serves the control API
+ * and recovers the jobs it finds), else a client of the process that does.
  */
 export async function createSupervisor(
   input: ConfigInput | ResolvedConfig = {},
   options: CreateSupervisorOptions = {},
+): Promise<SupervisorApi> {
+  const config = isResolved(input) ? input : parseConfig(input);
+  try {
+    return await openOwner(config, options);
+  } catch (error) {
+    if (!isClaudePodError(error) || error.code !== ErrorCodes.STATE_DIR_BUSY || options.ifBusy === 'error') {
+      throw error;
+    }
+    return connectClient(config, options.client);
+  }
+}
+
+/** A client of the directory's owner; waits a little for an owner that is still starting up. */
+export async function connectClient(
+  config: ResolvedConfig,
+  options: ClientOptions = {},
+): Promise<SupervisorClient> {
+  const { controlSocket } = statePaths(config.sessionsDir, config.workspacesDir);
+  const deadline = Date.now() + (options.connectTimeoutMs ?? 15_000);
+  for (;;) {
+    try {
+      return await SupervisorClient.connect(controlSocket, { ...options, connectTimeoutMs: 5_000 });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** Becomes the owner of the state directory, or throws STATE_DIR_BUSY naming the live holder. */
+export async function openOwner(
+  input: ConfigInput | ResolvedConfig = {},
+  options: CreateSupervisorOptions = {},
 ): Promise<Supervisor> {
   const config = isResolved(input) ? input : parseConfig(input);
-  await mkdir(config.sessionsDir, { recursive: true });
+  const paths = statePaths(config.sessionsDir, config.workspacesDir);
+  await mkdir(config.sessionsDir, { recursive: true, mode: 0o700 });
+  await chmod(config.sessionsDir, 0o700);
   await mkdir(config.workspacesDir, { recursive: true });
-  const release = await acquireStateLock(config.sessionsDir);
+  const lock = await acquireStateLock(paths.lock);
+  if (!lock.acquired) {
+    throw new ClaudePodError(
+      ErrorCodes.STATE_DIR_BUSY,
+      `Another claude-pod supervisor (pid ${lock.holder.pid}) owns ${config.sessionsDir}; ` +
+        'talk to it as a client (the default of createSupervisor), or use a different sessionsDir',
+      { details: { pid: lock.holder.pid, sessionsDir: config.sessionsDir } },
+    );
+  }
+  const logger = options.logger ?? silentLogger();
+  let closeControl: (() => Promise<void>) | null = null;
   try {
     const runtime =
       options.runtime ?? (await detectRuntime({ runtime: config.runtime, ociRuntime: config.ociRuntime }));
-    const state = await RegistryFile.load(join(config.sessionsDir, 'registry.json'));
+    const engine = options.engine ?? createEngine(toRuntimeSpec(runtime));
+    const { state, dropped } = await loadRegistry(paths);
+    if (dropped.length) logger.warn({ dropped }, 'registry entries with invalid ids were dropped');
     const apiGate =
       options.apiGate ??
       new ProxyGate({
@@ -58,26 +130,47 @@ export async function createSupervisor(
       url: config.notifyWebhookUrl,
       hooksToken: config.hooksToken,
       openclawConfigPath: config.openclawConfigPath,
-      logger: options.logger ?? silentLogger(),
+      logger,
     });
+    await notifier.ready();
+    const pool =
+      options.pool ??
+      (options.inlineJobsForBenchmark
+        ? new InlineJobPool(config.maxConcurrentJobs)
+        : new JobPool(config.maxConcurrentJobs));
     const supervisor = new Supervisor({
       notifier,
       runtimeDir: await stageContainerRuntime(config.sessionsDir),
       config,
       runtime,
+      engine,
       ownerId: ownerIdFor(config.sessionsDir),
+      paths,
       state,
       apiGate,
+      pool,
       containerUid,
-      onClose: release,
-      ...(options.inlineJobsForBenchmark ? { inlineJobsForBenchmark: true } : {}),
-      ...(options.logger ? { logger: options.logger } : {}),
+      logger,
+      ...(options.registryWriter ? { registryWriter: options.registryWriter } : {}),
+      onClose: async () => {
+        await closeControl?.();
+        await lock.release();
+      },
     });
-    if (!options.skipRecovery) await supervisor.recover();
+    if (options.serveControl !== false) {
+      const control = await serveControl(supervisor, paths.controlSocket, logger);
+      supervisor.control = control;
+      closeControl = () => control.close();
+    }
+    if (!options.skipRecovery) {
+      await supervisor.recover();
+      supervisor.resendNotifications();
+    }
     supervisor.startIdleCleanup();
     return supervisor;
   } catch (error) {
-    await release();
+    await closeControl?.().catch(() => undefined);
+    await lock.release();
     throw error;
   }
 }

@@ -1,17 +1,23 @@
+import type { ContainerEngine } from '../runtime/engine.js';
 import type { JobOutcome, JobSpec, SupervisorMessage } from '../shared/protocol.js';
 import { JobRunner } from '../workers/job-runner.js';
 import type { JobPoolLike, SubmittedJob } from './pool.js';
 
 /**
- * The design we rejected, kept only as the benchmark's baseline: the very same JobRunner
- * (parsing, timers, output writing) on the main thread instead of a worker thread. Never used
- * unless `createSupervisor(..., { inlineJobsForBenchmark: true })` asks for it.
+ * The very same JobRunner (parsing, timers, output writing) on the main thread instead of a
+ * worker thread: the benchmark's baseline (the design we rejected), and the host of the
+ * model-based tests, whose in-memory engine cannot cross a thread boundary. Never used in
+ * production.
  */
 export class InlineJobPool implements JobPoolLike {
   private running = 0;
   private readonly queue: Array<() => void> = [];
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    /** The engine every job uses (tests); by default each runner builds one from its spec. */
+    private readonly engine?: ContainerEngine,
+  ) {}
 
   submit(spec: JobSpec, onMessage: (message: unknown) => void, signal: AbortSignal): SubmittedJob {
     let runner: JobRunner | null = null;
@@ -23,7 +29,7 @@ export class InlineJobPool implements JobPoolLike {
           return;
         }
         this.running++;
-        runner = new JobRunner(spec, (m) => onMessage(m));
+        runner = new JobRunner(spec, (m) => onMessage(m), this.engine ? { engine: this.engine } : {});
         runner
           .run()
           .then((outcome) => {
@@ -37,13 +43,20 @@ export class InlineJobPool implements JobPoolLike {
       };
       signal.addEventListener('abort', () => {
         const at = this.queue.indexOf(begin);
-        if (at >= 0) {
-          this.queue.splice(at, 1);
-          reject(new Error('aborted'));
-        }
+        if (at >= 0) this.queue.splice(at, 1);
+        // As piscina does for a task already running (it ends the thread): the task fails, and
+        // the runner, which has launched nothing before the supervisor's `launch`, stops.
+        runner?.handle({ type: 'detach', jobId: spec.jobId });
+        reject(new Error('aborted'));
       });
-      if (this.running < this.size) begin();
-      else this.queue.push(begin);
+      // Asynchronously, as a worker would: the caller has its handle before the first message.
+      if (this.running < this.size) {
+        this.running++;
+        setImmediate(() => {
+          this.running--;
+          begin();
+        });
+      } else this.queue.push(begin);
     });
     const send = (message: SupervisorMessage) => runner?.handle(message);
     return { done, send };

@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, LABEL_SESSION } from '../runtime/labels.js';
-import { buildRunArgs, type Mount } from '../runtime/run-args.js';
 import type { ResolvedConfig } from '../shared/config.js';
-import type { JobSpec, RuntimeSpec } from '../shared/protocol.js';
+import type { ContainerSpec, JobSpec, Mount, RuntimeSpec } from '../shared/protocol.js';
 import type { ApiAccess } from './api-gate.js';
-import type { JobRecord, SessionRecord } from './records.js';
+import type { JobRecord } from './records.js';
 
 /** The container user: never root. Our image's `agent` user has this uid/gid. */
 export const CONTAINER_USER = '1000:1000';
@@ -14,10 +12,10 @@ export const PROXY_MOUNT = '/run/claude-pod';
 export const DEFAULT_FORWARDER_PORT = 8119;
 
 /**
- * The arguments Claude Code gets. The prompt comes after `--`, so a prompt that begins with
- * `-` is still a prompt, and it is one argv entry: no shell ever sees it.
+ * The arguments Claude Code gets. The prompt is not among them: it reaches Claude Code on its
+ * stdin (`ContainerSpec.stdin`), so no `ps` on the host or in the container shows it.
  */
-export function claudeCommand(prompt: string, resume: string | null): string[] {
+export function claudeCommand(resume: string | null): string[] {
   const cmd = [
     'claude',
     '-p',
@@ -27,7 +25,6 @@ export function claudeCommand(prompt: string, resume: string | null): string[] {
     '--dangerously-skip-permissions',
   ];
   if (resume) cmd.push('--resume', resume);
-  cmd.push('--', prompt);
   return cmd;
 }
 
@@ -36,7 +33,15 @@ interface JobSpecArgs {
   runtime: RuntimeSpec;
   ownerId: string;
   job: JobRecord;
-  session: SessionRecord;
+  containerName: string;
+  outputPath: string;
+  /** The output file, opened by the supervisor. */
+  outputFd?: number;
+  workspaceDir: string;
+  /** The session's Claude config directory (transcripts, for --resume). */
+  claudeDir: string;
+  /** Touched by the API proxy while the job's API connection carries bytes. */
+  activityFile?: string;
   /** `run` starts a container (needs the job's API access); `attach` follows an existing one. */
   mode: 'run' | 'attach';
   api?: ApiAccess;
@@ -46,19 +51,21 @@ interface JobSpecArgs {
 
 export function buildJobSpec(args: JobSpecArgs): JobSpec {
   const { config, runtime, job } = args;
-  let runArgs: string[] = [];
+  let container: ContainerSpec | null = null;
   if (args.mode === 'run') {
     if (!args.api) throw new Error('this should not happen: a run without API access');
-    runArgs = containerRunArgs({ ...args, api: args.api });
+    container = containerSpec({ ...args, api: args.api });
   }
   return {
     jobId: job.jobId,
     sessionId: job.sessionId,
     mode: args.mode,
     runtime,
-    containerName: job.containerName,
-    runArgs,
-    outputPath: job.outputPath,
+    containerName: args.containerName,
+    container,
+    outputPath: args.outputPath,
+    ...(args.outputFd === undefined ? {} : { outputFd: args.outputFd }),
+    ...(args.activityFile === undefined ? {} : { activityFile: args.activityFile }),
     maxOutputSize: config.maxOutputSize,
     startupTimeoutSeconds: config.startupTimeout,
     idleTimeoutSeconds: config.idleTimeout,
@@ -69,15 +76,15 @@ export function buildJobSpec(args: JobSpecArgs): JobSpec {
   };
 }
 
-/** The hardened `run` argv of a job's container: mounts, environment, labels, Claude's command. */
-function containerRunArgs(args: JobSpecArgs & { api: ApiAccess }): string[] {
-  const { config, runtime, job, session, api } = args;
+/** A job's hardened container: mounts, environment, labels, Claude's command and its prompt. */
+export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): ContainerSpec {
+  const { config, job, api } = args;
   // With the host's network the container's loopback is the host's: give each job its own port.
   const port =
     config.network === 'host' ? 20000 + (parseInt(job.jobId.slice(-4), 16) % 20000) : DEFAULT_FORWARDER_PORT;
   const mounts: Mount[] = [
-    { source: session.workspaceDir, target: CONTAINER_WORKDIR },
-    { source: join(session.stateDir, 'claude'), target: `${CONTAINER_HOME}/.claude` },
+    { source: args.workspaceDir, target: CONTAINER_WORKDIR },
+    { source: args.claudeDir, target: `${CONTAINER_HOME}/.claude` },
     { source: api.socketDir, target: PROXY_MOUNT, readonly: true },
     { source: args.runtimeDir, target: '/opt/claude-pod', readonly: true },
   ];
@@ -90,12 +97,11 @@ function containerRunArgs(args: JobSpecArgs & { api: ApiAccess }): string[] {
     ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`,
     CLAUDE_POD_API_PORT: String(port),
   };
-  if (api.kind === 'oauth') env.CLAUDE_CODE_OAUTH_TOKEN = api.token;
-  else env.ANTHROPIC_API_KEY = api.token;
+  const secretEnv: Record<string, string> =
+    api.kind === 'oauth' ? { CLAUDE_CODE_OAUTH_TOKEN: api.token } : { ANTHROPIC_API_KEY: api.token };
 
-  return buildRunArgs({
-    kind: runtime.kind,
-    containerName: job.containerName,
+  return {
+    name: args.containerName,
     labels: {
       [LABEL_MANAGED]: 'true',
       [LABEL_OWNER]: args.ownerId,
@@ -112,8 +118,10 @@ function containerRunArgs(args: JobSpecArgs & { api: ApiAccess }): string[] {
     user: CONTAINER_USER,
     mounts,
     env,
+    secretEnv,
     workdir: CONTAINER_WORKDIR,
     entrypoint: '/opt/claude-pod/entrypoint.sh',
-    command: claudeCommand(job.prompt, job.resumeClaudeSessionId),
-  });
+    command: claudeCommand(job.resumeClaudeSessionId),
+    stdin: job.prompt,
+  };
 }

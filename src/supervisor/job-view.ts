@@ -38,6 +38,7 @@ const seconds = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
 export function jobStatusView(job: JobRecord, now: number): JobStatus {
   const p = job.progress;
   const running = job.status === 'running';
+  // An ended job's clock stops at its end: nothing about it keeps ageing.
   const end = job.endedAt ?? now;
   const start = job.startedAt ?? job.createdAt;
   return {
@@ -47,7 +48,7 @@ export function jobStatusView(job: JobRecord, now: number): JobStatus {
     elapsedSeconds: seconds((job.status === 'pending' ? now : end) - start),
     outputSize: p.outputSize,
     tailOutput: p.tailOutput,
-    lastOutputSecondsAgo: p.lastOutputAt === null ? null : seconds(now - p.lastOutputAt),
+    lastOutputSecondsAgo: p.lastOutputAt === null ? null : seconds(end - p.lastOutputAt),
     activityState: running ? activityOf(p.lastOutputAt, p.metrics, now) : 'idle',
     metrics: p.metrics,
     exitCode: job.exitCode,

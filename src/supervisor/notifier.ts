@@ -19,6 +19,7 @@ export interface NotifierOptions {
  */
 export class Notifier {
   private token: Promise<string | null> | null = null;
+  private resolvedToken: string | null = null;
   private warnedNoToken = false;
   private readonly inflight = new Set<Promise<boolean>>();
 
@@ -44,10 +45,22 @@ export class Notifier {
 
   private resolveToken(): Promise<string | null> {
     this.token ??= (async () => {
-      if (this.opts.hooksToken) return this.opts.hooksToken;
-      return readHooksToken(this.opts.openclawConfigPath);
+      const token = this.opts.hooksToken || (await readHooksToken(this.opts.openclawConfigPath));
+      this.resolvedToken = token;
+      return token;
     })();
     return this.token;
+  }
+
+  /** Resolves the hooks token once, so `describe()` can tell whether notifications are on. */
+  async ready(): Promise<void> {
+    await this.resolveToken();
+  }
+
+  /** Whether notifications will be sent, and where (after `ready()`). */
+  describe(): { enabled: boolean; url: string | null } {
+    const enabled = Boolean(this.opts.url) && this.resolvedToken !== null;
+    return { enabled, url: this.opts.url || null };
   }
 
   private async deliver(status: JobStatus): Promise<boolean> {

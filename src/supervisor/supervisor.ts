@@ -1,551 +1,486 @@
-import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import { containerNameFor } from '../runtime/labels.js';
+import type { ContainerEngine } from '../runtime/engine.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
-import { imageExists, removeContainer } from '../runtime/container-cli.js';
 import type { ResolvedConfig } from '../shared/config.js';
-import {
-  ClaudePodError,
-  ErrorCodes,
-  imageNotFound,
-  jobNotFound,
-  serializeError,
-  type SerializedError,
-} from '../shared/errors.js';
+import { ClaudePodError, ErrorCodes, imageNotFound, jobNotFound, serializeError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
-import {
-  assertNever,
-  emptyClaudeReport,
-  terminalStates,
-  workerMessageSchema,
-  type JobOutcome,
-  type JobProgress,
-  type RuntimeSpec,
-  type SupervisorMessage,
-} from '../shared/protocol.js';
+import type { RuntimeSpec } from '../shared/protocol.js';
 import { readOutput } from '../workers/output-reader.js';
-import type { ApiAccess, ApiGate } from './api-gate.js';
-import { buildJobSpec } from './job-spec.js';
-import type { Notifier } from './notifier.js';
-import { planReconcile, type ReconcilePlan } from './reconcile.js';
+import type { ApiGate } from './api-gate.js';
+import type {
+  CleanupResult,
+  OutputPage,
+  StartInput,
+  StartResult,
+  SupervisorApi,
+  SupervisorEvents,
+  SupervisorInfo,
+  WaitOptions,
+} from './api.js';
+import { EffectRunner } from './effect-runner.js';
+import { applyChanges, transition, type Event, type Follower, type MachineState } from './job-machine.js';
 import { jobStatusView, type JobStatus } from './job-view.js';
-import { JobPool, type JobPoolLike } from './pool.js';
-import { InlineJobPool } from './inline-pool.js';
+import type { Notifier } from './notifier.js';
+import type { JobPoolLike } from './pool.js';
 import type { JobRecord, RegistryState, SessionRecord } from './records.js';
-import { RegistryFile } from './registry-file.js';
-import { newJobId, validateJobId } from './session-ids.js';
-import { SessionStore, type SessionInfo } from './session-store.js';
+import { RegistryFile, type RegistryWriter } from './registry-file.js';
+import { reconcileOnce } from './recovery.js';
+import { newJobId, newSessionId, validateJobId, validateSessionId } from './session-ids.js';
+import { sessionInfoView, type SessionInfo } from './session-view.js';
+import type { StatePaths } from './state-paths.js';
+import { packageVersion } from '../shared/version.js';
+import type { ControlServer } from './control/server.js';
 
 export const MAX_PROMPT_BYTES = 100 * 1024;
+/** Jobs that ended longer ago than this are not notified by a supervisor that starts later. */
+export const NOTIFY_WINDOW_MS = 15 * 60_000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+const DEFAULT_CANCEL_TIMEOUT_MS = 60_000;
 
-export interface SupervisorEvents {
-  'job:start': (status: JobStatus) => void;
-  'job:running': (status: JobStatus) => void;
-  'job:progress': (status: JobStatus) => void;
-  'job:end': (status: JobStatus) => void;
-  'session:removed': (sessionId: string) => void;
-  error: (error: ClaudePodError) => void;
-}
+export type { SupervisorEvents, OutputPage };
 
 export interface SupervisorDeps {
   config: ResolvedConfig;
   runtime: RuntimeInfo;
+  engine: ContainerEngine;
   ownerId: string;
+  paths: StatePaths;
   state: RegistryState;
   apiGate: ApiGate;
+  pool: JobPoolLike;
   logger?: Logger;
   containerUid: number | null;
   /** The staged container/runtime folder, bind-mounted at /opt/claude-pod. */
   runtimeDir: string;
   notifier?: Notifier;
-  /** Benchmark baseline only: run jobs on the main thread instead of worker threads. */
-  inlineJobsForBenchmark?: boolean;
-  /** Called once by close(), after everything else (releases the state-dir lock). */
+  registryWriter?: RegistryWriter;
+  /** Called once by close(), after everything else (closes the control server, releases the lock). */
   onClose?: () => Promise<void>;
 }
 
-export interface OutputPage {
-  jobId: string;
-  status: JobStatus['status'];
-  content: string;
-  offset: number;
-  nextOffset: number;
-  size: number;
-  hasMore: boolean;
-}
-
-interface LiveJob {
-  abort: AbortController;
-  send: (message: SupervisorMessage) => void;
-  /** The worker has taken the job (it left piscina's queue). */
-  accepted: boolean;
-  ended: Promise<void>;
-  resolveEnded: () => void;
-}
-
 /**
- * The supervisor: the main-thread owner of jobs and sessions. It hands each job to a worker
- * thread, keeps the latest snapshot of every job (so `status()` never waits on a worker) and
- * persists the registry. Construct it with `createSupervisor()`.
+ * The owner of a state directory: the main-thread actor that holds the jobs and sessions. Every
+ * change of a job goes through `transition()` (job-machine.ts), one event at a time; this class
+ * only turns calls and worker messages into events and has the EffectRunner carry out what the
+ * transitions return. Construct it with `createSupervisor()`.
  */
-export class Supervisor extends EventEmitter<SupervisorEvents> {
+export class Supervisor extends EventEmitter<SupervisorEvents> implements SupervisorApi {
   readonly config: ResolvedConfig;
   readonly runtime: RuntimeInfo;
   readonly ownerId: string;
-  private readonly rt: RuntimeSpec;
-  private readonly state: RegistryState;
-  private readonly sessionStore: SessionStore;
-  private readonly registry: RegistryFile;
-  private readonly pool: JobPoolLike;
-  private readonly apiGate: ApiGate;
-  private readonly log: Logger;
-  private readonly live = new Map<string, LiveJob>();
-  private readonly onClose: (() => Promise<void>) | undefined;
-  private readonly notifier: Notifier | undefined;
+  readonly paths: StatePaths;
   readonly runtimeDir: string;
+  readonly rt: RuntimeSpec;
+  private readonly jobsById = new Map<string, JobRecord>();
+  private readonly sessionsById = new Map<string, SessionRecord>();
+  private readonly followers = new Map<string, Follower>();
+  private closing = false;
+  private closed: Promise<void> | null = null;
+  private readonly log: Logger;
+  private readonly registry: RegistryFile;
+  private readonly effects: EffectRunner;
+  private readonly notifier: Notifier | undefined;
+  private readonly onClose: (() => Promise<void>) | undefined;
+  private readonly engine: ContainerEngine;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly endWaiters = new Map<string, Set<() => void>>();
+  private readonly idleWaiters = new Set<() => void>();
+  private recoveryBackoffMs = 1_000;
+  /** The control API this owner serves (set by createSupervisor). */
+  control: ControlServer | null = null;
   private imageChecked = false;
-  private closed = false;
-  private cleanupTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: SupervisorDeps) {
     super();
     this.config = deps.config;
     this.runtime = deps.runtime;
     this.ownerId = deps.ownerId;
-    this.rt = toRuntimeSpec(deps.runtime);
-    this.state = deps.state;
-    this.apiGate = deps.apiGate;
-    this.log = deps.logger ?? silentLogger();
-    this.sessionStore = new SessionStore(this.state, {
-      sessionsDir: this.config.sessionsDir,
-      workspacesDir: this.config.workspacesDir,
-      containerUid: deps.containerUid,
-    });
-    this.registry = new RegistryFile(join(this.config.sessionsDir, 'registry.json'), () => this.state);
-    this.pool = deps.inlineJobsForBenchmark
-      ? new InlineJobPool(this.config.maxConcurrentJobs)
-      : new JobPool(this.config.maxConcurrentJobs);
-    this.onClose = deps.onClose;
-    this.notifier = deps.notifier;
+    this.paths = deps.paths;
     this.runtimeDir = deps.runtimeDir;
+    this.rt = toRuntimeSpec(deps.runtime);
+    this.engine = deps.engine;
+    this.log = deps.logger ?? silentLogger();
+    this.notifier = deps.notifier;
+    this.onClose = deps.onClose;
+    for (const s of Object.values(deps.state.sessions)) this.sessionsById.set(s.sessionId, s);
+    for (const j of Object.values(deps.state.jobs)) this.jobsById.set(j.jobId, j);
+    this.registry = new RegistryFile(
+      deps.paths.registry,
+      () => this.snapshot(),
+      deps.registryWriter,
+      (error) => this.effects.onBackgroundWriteFailure(error),
+    );
+    this.effects = new EffectRunner({
+      supervisor: this,
+      config: deps.config,
+      engine: deps.engine,
+      pool: deps.pool,
+      apiGate: deps.apiGate,
+      registry: this.registry,
+      notifier: deps.notifier,
+      logger: this.log,
+      paths: deps.paths,
+      containerUid: deps.containerUid,
+      runtimeDir: deps.runtimeDir,
+      ownerId: deps.ownerId,
+      rt: this.rt,
+    });
+  }
+
+  // ---- the mailbox ----
+
+  /** The current state, read-only, as transitions see it. */
+  get machine(): MachineState {
+    return {
+      jobs: this.jobsById,
+      sessions: this.sessionsById,
+      followers: this.followers,
+      closing: this.closing,
+    };
   }
 
   /**
-   * Crash recovery, run once by createSupervisor(): unfinished jobs are re-attached to their
-   * containers (output continues exactly where the file stopped), jobs that never started are
-   * started, jobs whose container vanished fail, and containers nobody owns are removed.
+   * Applies one event: the transition runs synchronously on the current state, its changes are
+   * applied at once (so the next event sees them), and its effects are queued for the runner.
+   * Resolves when the effects that must complete in order (persist, emit, post) have run.
    */
-  async recover(): Promise<ReconcilePlan> {
-    const plan = await planReconcile(this.rt, this.ownerId, Object.values(this.state.jobs));
-    for (const job of plan.lost) {
-      job.status = 'failed';
-      job.endedAt = Date.now();
-      job.error = serializeError(
-        new ClaudePodError(
-          ErrorCodes.CONTAINER_LOST,
-          'The job container disappeared while no supervisor was running; its output so far is kept',
-        ),
-      );
-      this.endSession(job);
-      await this.apiGate.revoke(job.jobId).catch(() => undefined);
-      this.emit('job:end', this.view(job));
+  send(event: Event): { rejected: ClaudePodError | null; settled: Promise<void> } {
+    const step = transition(this.machine, event, this.config);
+    if (step.rejected) return { rejected: step.rejected, settled: Promise.resolve() };
+    applyChanges(
+      { jobs: this.jobsById, sessions: this.sessionsById, followers: this.followers },
+      step.changes,
+    );
+    if (step.changes.closing) this.closing = true;
+    const settled = this.effects.run(step.effects, event);
+    for (const [jobId, job] of step.changes.jobs) {
+      if (job.phase === 'ended') this.wake(this.endWaiters.get(jobId));
     }
-    if (plan.lost.length) this.reapLateContainers(plan.lost.map((j) => j.containerName));
-    for (const job of plan.attach) {
-      job.status = 'running';
-      job.startedAt ??= job.createdAt;
-      await this.apiGate.reattach(job.jobId).catch((error: unknown) => {
-        this.log.warn(
-          { jobId: job.jobId, err: serializeError(error) },
-          'model API proxy unavailable on re-attach',
-        );
-      });
-      this.dispatch(job, 'attach');
-    }
-    for (const job of plan.run) {
-      try {
-        this.dispatch(job, 'run', await this.apiGate.grant(job.jobId));
-      } catch (error) {
-        job.status = 'failed';
-        job.endedAt = Date.now();
-        job.error = serializeError(error);
-        this.endSession(job);
-      }
-    }
-    await this.registry.now();
-    // Jobs that ended while no supervisor could tell anyone (the last day's only).
-    const dayAgo = Date.now() - 86_400_000;
-    for (const job of Object.values(this.state.jobs)) {
-      if (terminalStates.has(job.status) && !job.notified && (job.endedAt ?? 0) > dayAgo)
-        this.sendNotification(job);
-    }
-    if (plan.attach.length || plan.lost.length || plan.orphans.length) {
-      this.log.info(
-        {
-          attached: plan.attach.map((j) => j.jobId),
-          restarted: plan.run.map((j) => j.jobId),
-          lost: plan.lost.map((j) => j.jobId),
-          removedContainers: plan.orphans,
-        },
-        'reconciled with the container runtime',
-      );
-    }
-    return plan;
+    if (this.followers.size === 0) this.wake(this.idleWaiters);
+    return { rejected: null, settled };
   }
 
-  /**
-   * A host killed right after it started a runtime client can leave that client creating the
-   * container after we concluded it was lost: look once more a little later and remove it.
-   */
-  private reapLateContainers(names: string[], afterMs = 30_000): void {
-    const timer = setTimeout(() => {
-      if (this.closed) return;
-      void Promise.all(names.map((name) => removeContainer(this.rt, name)));
-    }, afterMs);
-    timer.unref();
+  private wake(waiters: Set<() => void> | undefined): void {
+    if (!waiters) return;
+    for (const w of [...waiters]) w();
   }
 
-  /** Periodic idle-session cleanup (sessionIdleTimeout); also available as cleanup(). */
-  startIdleCleanup(): void {
-    const timeoutMs = this.config.sessionIdleTimeout * 1000;
-    if (timeoutMs <= 0 || this.cleanupTimer) return;
-    const every = Math.min(60_000, Math.max(1_000, Math.floor(timeoutMs / 4)));
-    this.cleanupTimer = setInterval(() => {
-      this.cleanup().catch((error: unknown) =>
-        this.log.warn({ err: serializeError(error) }, 'idle cleanup failed'),
-      );
-    }, every);
-    this.cleanupTimer.unref();
-  }
+  // ---- the public API ----
 
-  /** Start a job; resolves as soon as it is queued. */
-  async start(input: { prompt: string; sessionId?: string }): Promise<{ jobId: string; sessionId: string }> {
+  /** Start a job; resolves once it is recorded on disk (it then waits for a worker). */
+  async start(input: StartInput): Promise<StartResult> {
     this.assertOpen();
-    const prompt = input?.prompt;
-    if (typeof prompt !== 'string' || prompt.trim().length === 0) {
+    const prompt = validatePrompt(input?.prompt);
+    const sessionId = input?.sessionId === undefined ? undefined : validateSessionId(input.sessionId);
+    if (sessionId !== undefined && !this.sessionsById.has(sessionId)) {
       throw new ClaudePodError(
-        ErrorCodes.INVALID_ARGUMENT,
-        'prompt is required and must be a non-empty string',
-        {
-          details: { field: 'prompt' },
-        },
-      );
-    }
-    if (Buffer.byteLength(prompt) > MAX_PROMPT_BYTES || prompt.includes('\0')) {
-      throw new ClaudePodError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `prompt must be at most ${MAX_PROMPT_BYTES} bytes and contain no NUL characters`,
-        { details: { field: 'prompt' } },
-      );
-    }
-    if (this.pool.queueSize >= this.config.maxPendingJobs) {
-      throw new ClaudePodError(
-        ErrorCodes.QUEUE_FULL,
-        `Too many pending jobs (${this.config.maxPendingJobs}); wait for some to finish`,
+        ErrorCodes.SESSION_NOT_FOUND,
+        `Session not found: ${sessionId}. Omit session_id to start a new session.`,
+        { details: { sessionId } },
       );
     }
     await this.checkImage();
     const jobId = newJobId();
     // Before anything is recorded: no credential means NO_AUTH and no trace of the job.
-    const access = await this.apiGate.grant(jobId);
-    const now = Date.now();
-    const session = await this.sessionStore.open(input.sessionId, now).catch(async (error: unknown) => {
-      await this.apiGate.revoke(jobId);
-      throw error;
-    });
-    const job: JobRecord = {
+    await this.effects.grantAhead(jobId);
+    const event: Event = {
+      type: 'start',
       jobId,
-      sessionId: session.sessionId,
       prompt,
-      status: 'pending',
-      resumeClaudeSessionId: session.claudeSessionId,
-      containerName: containerNameFor(jobId),
-      outputPath: join(session.stateDir, 'jobs', jobId, 'output.jsonl'),
-      createdAt: now,
-      startedAt: null,
-      endedAt: null,
-      exitCode: null,
-      error: null,
-      progress: emptyProgress(),
-      notified: false,
+      ...(sessionId === undefined ? {} : { sessionId }),
+      newSessionId: newSessionId(),
+      now: Date.now(),
     };
-    this.state.jobs[jobId] = job;
-    session.activeJobId = jobId;
-    session.messageCount += 1;
-    session.lastActivityAt = now;
-    session.jobIds.push(jobId);
-    await this.registry.now();
-    this.emit('job:start', this.view(job));
-    this.dispatch(job, 'run', access);
-    return { jobId, sessionId: session.sessionId };
+    const { rejected, settled } = this.send(event);
+    if (rejected) {
+      await this.effects.dropGrant(jobId);
+      throw rejected;
+    }
+    await settled;
+    const job = this.jobsById.get(jobId);
+    if (job?.error?.code === ErrorCodes.STATE_WRITE_FAILED) {
+      throw new ClaudePodError(ErrorCodes.STATE_WRITE_FAILED, job.error.message, { details: { jobId } });
+    }
+    return { jobId, sessionId: job?.sessionId ?? event.newSessionId };
   }
 
   /** The latest snapshot of a job: answered here, never by the worker. */
   status(jobId: string): JobStatus {
-    return this.view(this.requireJob(jobId));
+    return jobStatusView(this.requireJob(jobId), Date.now());
+  }
+
+  jobs(): JobStatus[] {
+    const now = Date.now();
+    return [...this.jobsById.values()].map((job) => jobStatusView(job, now));
   }
 
   async output(jobId: string, opts: { offset?: number; limit?: number } = {}): Promise<OutputPage> {
     const job = this.requireJob(jobId);
-    const page = await readOutput(job.outputPath, opts);
+    const page = await readOutput(this.paths.outputFile(job.sessionId, jobId), opts);
     return { jobId, status: job.status, ...page };
   }
 
-  /** Cancel a job: a pending one leaves the queue, a running one gets SIGINT, grace, then kill. */
-  async cancel(jobId: string): Promise<JobStatus> {
+  /** Cancel: a queued job leaves the queue, a running one gets SIGINT, grace, then kill. */
+  async cancel(jobId: string, opts: WaitOptions = {}): Promise<JobStatus> {
     const job = this.requireJob(jobId);
-    if (terminalStates.has(job.status)) return this.view(job);
-    const live = this.live.get(jobId);
-    if (!live) return this.view(job);
-    if (live.accepted) live.send({ type: 'cancel', jobId });
-    else live.abort.abort();
-    await live.ended;
-    return this.view(job);
-  }
-
-  jobs(): JobStatus[] {
-    return Object.values(this.state.jobs).map((job) => this.view(job));
+    if (job.phase === 'ended') return this.status(jobId);
+    this.send({ type: 'cancel', jobId, now: Date.now() });
+    await this.until(
+      () => this.jobsById.get(jobId)?.phase !== 'ended',
+      this.endWaitersOf(jobId),
+      opts.timeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS + this.config.cancelGraceSeconds * 1000,
+      opts.signal,
+    );
+    return this.status(jobId);
   }
 
   sessions(): SessionInfo[] {
     const now = Date.now();
-    return this.sessionStore.all().map((session) => {
-      const active = session.activeJobId ? this.state.jobs[session.activeJobId] : undefined;
-      return this.sessionStore.info(session, now, active?.status ?? null);
-    });
+    return [...this.sessionsById.values()].map((s) => this.sessionView(s, now));
   }
 
-  /** Remove sessions idle for longer than sessionIdleTimeout (never one with a job in progress). */
-  async cleanup(opts: { olderThanSeconds?: number } = {}): Promise<{ removedSessions: string[] }> {
-    const limit = (opts.olderThanSeconds ?? this.config.sessionIdleTimeout) * 1000;
-    const now = Date.now();
-    const removed: string[] = [];
-    for (const session of this.sessionStore.all()) {
-      if (session.activeJobId || now - session.lastActivityAt < limit) continue;
-      for (const jobId of session.jobIds) {
-        const job = this.state.jobs[jobId];
-        if (job) await removeContainer(this.rt, job.containerName);
-        delete this.state.jobs[jobId];
-      }
-      await this.sessionStore.remove(session);
-      removed.push(session.sessionId);
-      this.emit('session:removed', session.sessionId);
+  sessionView(session: SessionRecord, now = Date.now()): SessionInfo {
+    const active = session.activeJobId ? this.jobsById.get(session.activeJobId) : undefined;
+    return sessionInfoView(session, this.paths.workspace(session.sessionId), active?.status ?? null, now);
+  }
+
+  /** Remove sessions idle for longer than sessionIdleTimeout (0 = never; never one with a job in progress). */
+  async cleanup(opts: { olderThanSeconds?: number } = {}): Promise<CleanupResult> {
+    this.assertOpen();
+    const seconds = opts.olderThanSeconds ?? this.config.sessionIdleTimeout;
+    if (opts.olderThanSeconds !== undefined && (!Number.isFinite(seconds) || seconds < 0)) {
+      throw new ClaudePodError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'olderThanSeconds must be a non-negative number',
+        {
+          details: { field: 'olderThanSeconds' },
+        },
+      );
     }
-    if (removed.length) await this.registry.now();
-    return { removedSessions: removed };
+    const never = opts.olderThanSeconds === undefined && this.config.sessionIdleTimeout === 0;
+    const before = new Set(this.sessionsById.keys());
+    const { settled } = this.send({
+      type: 'cleanup',
+      olderThanMs: never ? null : seconds * 1000,
+      now: Date.now(),
+    });
+    const removedIds = [...before].filter((id) => !this.sessionsById.has(id));
+    await settled;
+    const removed = await Promise.all(removedIds.map((id) => this.effects.sessionRemoval(id)));
+    return {
+      removedSessions: removedIds,
+      removed,
+      bytesFreed: removed.reduce((sum, r) => sum + r.bytesFreed, 0),
+    };
+  }
+
+  info(): SupervisorInfo {
+    return {
+      role: 'owner',
+      ownerPid: process.pid,
+      sessionsDir: this.config.sessionsDir,
+      version: packageVersion(),
+      notifications: this.notifier?.describe() ?? { enabled: false, url: null },
+    };
   }
 
   /**
    * Stop supervising. By default running jobs are detached, not killed: their containers keep
-   * running and a supervisor started later on the same directories re-attaches to them.
+   * running and a supervisor started later on the same directories re-attaches to them. Always
+   * resolves: after `timeoutMs` (or the signal), workers still busy are stopped with the pool.
    */
-  async close(opts: { cancelRunning?: boolean } = {}): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.cleanupTimer) clearInterval(this.cleanupTimer);
-    const ending: Promise<void>[] = [];
-    for (const [jobId, live] of this.live) {
-      const job = this.state.jobs[jobId];
-      if (!job) continue;
-      if (!live.accepted) {
-        // Still queued: it stays pending on disk and the next supervisor runs it.
-        live.abort.abort();
-      } else {
-        live.send(opts.cancelRunning ? { type: 'cancel', jobId } : { type: 'detach', jobId });
-      }
-      ending.push(live.ended);
-    }
-    await Promise.all(ending);
+  close(opts: { cancelRunning?: boolean } & WaitOptions = {}): Promise<void> {
+    this.closed ??= this.doClose(opts);
+    return this.closed;
+  }
+
+  private async doClose(opts: { cancelRunning?: boolean } & WaitOptions): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.send({ type: 'close', cancelRunning: opts.cancelRunning === true, now: Date.now() });
+    const timeoutMs =
+      opts.timeoutMs ??
+      DEFAULT_CLOSE_TIMEOUT_MS + (opts.cancelRunning ? this.config.cancelGraceSeconds * 1000 : 0);
+    const settled = await this.until(() => this.followers.size > 0, this.idleWaiters, timeoutMs, opts.signal);
+    if (!settled)
+      this.log.warn({ followers: [...this.followers.keys()] }, 'close: workers still busy; stopping them');
+    await this.effects.close();
     await this.notifier?.drain();
     await this.registry.flush();
-    await this.pool.close();
-    const stillRunning = Object.values(this.state.jobs).some((j) => j.status === 'running');
-    await this.apiGate.close({ jobsStillRunning: stillRunning }).catch(() => undefined);
-    await this.onClose?.();
+    const stillRunning = [...this.jobsById.values()].some(
+      (j) => j.phase === 'launching' || j.phase === 'running',
+    );
+    await this.effects.closeGate(stillRunning);
+    await this.onClose?.().catch((error: unknown) => this.log.warn({ err: serializeError(error) }, 'close'));
+  }
+
+  // ---- recovery ----
+
+  /**
+   * Crash recovery, run by createSupervisor() and again whenever a job's fate is unknown: jobs
+   * nobody follows are matched with the runtime's containers (re-attached, re-run if they never
+   * started, or failed as lost only when the runtime says the container is gone).
+   */
+  async recover(only?: ReadonlySet<string>): Promise<boolean> {
+    if (this.closing) return true;
+    const ok = await reconcileOnce(
+      {
+        engine: this.engine,
+        ownerId: this.ownerId,
+        paths: this.paths,
+        logger: this.log,
+        unfollowed: () =>
+          [...this.jobsById.values()].filter((j) => j.phase !== 'ended' && !this.followers.has(j.jobId)),
+        isLive: (jobId) => {
+          const job = this.jobsById.get(jobId);
+          return job !== undefined && job.phase !== 'ended';
+        },
+        send: (event) => void this.send(event),
+        now: () => Date.now(),
+        sleep: (ms) => new Promise((resolve) => this.later(resolve, ms)),
+      },
+      only,
+    );
+    if (ok) {
+      this.recoveryBackoffMs = 1_000;
+    } else {
+      this.later(() => void this.recover(), this.recoveryBackoffMs);
+      this.recoveryBackoffMs = Math.min(this.recoveryBackoffMs * 2, 30_000);
+    }
+    return ok;
+  }
+
+  /** Notifications that a previous supervisor could not deliver (recent ones only). */
+  resendNotifications(now = Date.now()): void {
+    for (const job of this.jobsById.values()) {
+      if (job.phase !== 'ended' || job.notified) continue;
+      if ((job.endedAt ?? 0) >= now - NOTIFY_WINDOW_MS) this.effects.notify(job.jobId);
+      else this.send({ type: 'notified', jobId: job.jobId });
+    }
+  }
+
+  /** Periodic idle-session cleanup (sessionIdleTimeout); also available as cleanup(). */
+  startIdleCleanup(): void {
+    const timeoutMs = this.config.sessionIdleTimeout * 1000;
+    if (timeoutMs <= 0) return;
+    const every = Math.min(60_000, Math.max(1_000, Math.floor(timeoutMs / 4)));
+    const tick = () => {
+      if (this.closing) return;
+      this.cleanup().catch((error: unknown) =>
+        this.log.warn({ err: serializeError(error) }, 'idle cleanup failed'),
+      );
+      this.later(tick, every);
+    };
+    this.later(tick, every);
+  }
+
+  /** Runs `fn` after `ms` unless the supervisor closes first. */
+  later(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.closing) fn();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  // ---- for the effect runner and the control server ----
+
+  job(jobId: string): JobRecord | undefined {
+    return this.jobsById.get(jobId);
+  }
+
+  session(sessionId: string): SessionRecord | undefined {
+    return this.sessionsById.get(sessionId);
+  }
+
+  follower(jobId: string): Follower | undefined {
+    return this.followers.get(jobId);
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Jobs and sessions as they are persisted. */
+  snapshot(): RegistryState {
+    return {
+      version: 2,
+      sessions: Object.fromEntries(this.sessionsById),
+      jobs: Object.fromEntries(this.jobsById),
+    };
   }
 
   // ---- internals ----
 
-  /** Hand a job to the pool (`run` a new container, or `attach` to one a previous supervisor started). */
-  dispatch(job: JobRecord, mode: 'run' | 'attach', access?: ApiAccess): void {
-    const session = this.sessionStore.require(job.sessionId);
-    const spec = buildJobSpec({
-      config: this.config,
-      runtime: this.rt,
-      ownerId: this.ownerId,
-      job,
-      session,
-      mode,
-      ...(access ? { api: access } : {}),
-      runtimeDir: this.runtimeDir,
+  private endWaitersOf(jobId: string): Set<() => void> {
+    let set = this.endWaiters.get(jobId);
+    if (!set) this.endWaiters.set(jobId, (set = new Set()));
+    return set;
+  }
+
+  /** Waits while `pending()` holds, woken through `waiters`; false when the bound came first. */
+  private until(
+    pending: () => boolean,
+    waiters: Set<() => void>,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    if (!pending()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        signal?.removeEventListener('abort', abort);
+        resolve(ok);
+      };
+      const check = () => {
+        if (!pending()) finish(true);
+      };
+      const abort = () => finish(false);
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      timer.unref();
+      waiters.add(check);
+      signal?.addEventListener('abort', abort, { once: true });
+      if (signal?.aborted) finish(false);
     });
-    let resolveEnded!: () => void;
-    const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
-    const abort = new AbortController();
-    const handle = this.pool.submit(spec, (raw) => this.onWorkerMessage(job, raw), abort.signal);
-    this.live.set(job.jobId, { abort, send: handle.send, accepted: false, ended, resolveEnded });
-    handle.done.then(
-      (outcome) => void this.finalize(job, outcome),
-      (error: unknown) => void this.onWorkerFailure(job, error),
-    );
-  }
-
-  private onWorkerMessage(job: JobRecord, raw: unknown): void {
-    const parsed = workerMessageSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.log.error({ jobId: job.jobId }, 'invalid message from worker');
-      return;
-    }
-    const message = parsed.data;
-    switch (message.type) {
-      case 'ready': {
-        const live = this.live.get(job.jobId);
-        if (live) live.accepted = true;
-        break;
-      }
-      case 'started':
-        if (job.status === 'pending') {
-          job.status = 'running';
-          job.startedAt ??= message.at;
-          // Announced once it is on disk: a crash after this point finds the job running.
-          void this.registry.now().then(() => this.emit('job:running', this.view(job)));
-        }
-        break;
-      case 'progress':
-        this.applyProgress(job, message.progress);
-        this.registry.soon();
-        this.emit('job:progress', this.view(job));
-        break;
-      case 'ended':
-        void this.finalize(job, message.outcome);
-        break;
-      case 'error':
-        this.log.error({ jobId: job.jobId, error: message.error }, 'worker error');
-        break;
-      case 'log':
-        this.log[message.level]({ jobId: job.jobId, ...message.data }, message.msg);
-        break;
-      default:
-        assertNever(message, 'worker message');
-    }
-  }
-
-  private applyProgress(job: JobRecord, progress: JobProgress): void {
-    job.progress = progress;
-    const session = this.sessionStore.get(job.sessionId);
-    if (session && progress.claude.sessionId) session.claudeSessionId = progress.claude.sessionId;
-  }
-
-  private async finalize(job: JobRecord, outcome: JobOutcome): Promise<void> {
-    const live = this.live.get(job.jobId);
-    if (!live || terminalStates.has(job.status)) return;
-    this.live.delete(job.jobId);
-    this.applyProgress(job, outcome.progress);
-    if (outcome.status === 'detached') {
-      // Left running for the next supervisor: nothing ends here.
-      await this.registry.now();
-      live.resolveEnded();
-      return;
-    }
-    job.status = outcome.status;
-    job.exitCode = outcome.exitCode;
-    job.error = outcome.error;
-    job.endedAt = outcome.endedAt;
-    this.endSession(job);
-    await this.apiGate.revoke(job.jobId).catch(() => undefined);
-    await this.registry.now();
-    live.resolveEnded();
-    this.emit('job:end', this.view(job));
-    this.sendNotification(job);
-  }
-
-  private sendNotification(job: JobRecord): void {
-    if (!this.notifier || job.notified) return;
-    void this.notifier.notify(this.view(job)).then((delivered) => {
-      if (!delivered) return;
-      job.notified = true;
-      if (!this.closed) this.registry.soon();
-    });
-  }
-
-  private async onWorkerFailure(job: JobRecord, error: unknown): Promise<void> {
-    const live = this.live.get(job.jobId);
-    if (!live || terminalStates.has(job.status)) return;
-    const aborted = live.abort.signal.aborted;
-    if (aborted && this.closed && job.status === 'pending') {
-      // Closing with the job still queued: it stays pending for the next supervisor.
-      this.live.delete(job.jobId);
-      live.resolveEnded();
-      return;
-    }
-    const failure: SerializedError = aborted
-      ? { code: ErrorCodes.CANCELLED, message: 'Job cancelled' }
-      : serializeError(
-          new ClaudePodError(
-            ErrorCodes.WORKER_CRASHED,
-            `The job's worker thread failed: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        );
-    await removeContainer(this.rt, job.containerName);
-    await this.finalize(job, {
-      status: aborted ? 'cancelled' : 'failed',
-      exitCode: null,
-      error: failure,
-      progress: job.progress,
-      endedAt: Date.now(),
-    });
-  }
-
-  private endSession(job: JobRecord): void {
-    const session = this.sessionStore.get(job.sessionId);
-    if (!session) return;
-    if (session.activeJobId === job.jobId) session.activeJobId = null;
-    session.lastActivityAt = Date.now();
   }
 
   private async checkImage(): Promise<void> {
     if (this.imageChecked) return;
-    if (!(await imageExists(this.rt, this.config.image))) throw imageNotFound(this.config.image);
+    if (!(await this.engine.imageExists(this.config.image))) throw imageNotFound(this.config.image);
     this.imageChecked = true;
   }
 
   private requireJob(jobId: string): JobRecord {
     validateJobId(jobId);
-    const job = Object.hasOwn(this.state.jobs, jobId) ? this.state.jobs[jobId] : undefined;
+    const job = this.jobsById.get(jobId);
     if (!job) throw jobNotFound(jobId);
     return job;
   }
 
-  private view(job: JobRecord): JobStatus {
-    return jobStatusView(job, Date.now());
-  }
-
   private assertOpen(): void {
-    if (this.closed) throw new ClaudePodError(ErrorCodes.SUPERVISOR_CLOSED, 'The supervisor is closed');
-  }
-
-  /** For reconcile: sessions and jobs as loaded from disk. */
-  get registryState(): RegistryState {
-    return this.state;
-  }
-
-  sessionFor(job: JobRecord): SessionRecord | undefined {
-    return this.sessionStore.get(job.sessionId);
+    if (this.closing) throw new ClaudePodError(ErrorCodes.SUPERVISOR_CLOSED, 'The supervisor is closed');
   }
 }
 
-export function emptyProgress(): JobProgress {
-  return {
-    outputSize: 0,
-    tailOutput: '',
-    firstOutputAt: null,
-    lastOutputAt: null,
-    lines: 0,
-    events: 0,
-    truncated: false,
-    activityState: 'idle',
-    metrics: null,
-    claude: emptyClaudeReport(),
-  };
+function validatePrompt(prompt: unknown): string {
+  if (typeof prompt !== 'string' || prompt.trim().length === 0) {
+    throw new ClaudePodError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'prompt is required and must be a non-empty string',
+      {
+        details: { field: 'prompt' },
+      },
+    );
+  }
+  if (Buffer.byteLength(prompt) > MAX_PROMPT_BYTES || prompt.includes('\0')) {
+    throw new ClaudePodError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `prompt must be at most ${MAX_PROMPT_BYTES} bytes and contain no NUL characters`,
+      { details: { field: 'prompt' } },
+    );
+  }
+  return prompt;
 }

@@ -12,7 +12,7 @@ import {
 } from '../shared/protocol.js';
 import { ErrorCodes } from '../shared/errors.js';
 import type { JobStatus } from '../supervisor/job-view.js';
-import type { SessionInfo } from '../supervisor/session-store.js';
+import type { SessionInfo } from '../supervisor/session-view.js';
 
 export const jobIdParam = z
   .string()

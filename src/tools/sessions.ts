@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SessionInfo } from '../supervisor/session-store.js';
+import type { SessionInfo } from '../supervisor/session-view.js';
 import { defineTool } from './define.js';
 import { okResult } from './result.js';
 import { sessionInfoSchema } from './schemas.js';

@@ -1,12 +1,7 @@
-import { execa, type ResultPromise } from 'execa';
+import { statSync } from 'node:fs';
 import { openContainerCgroup, type CgroupStats } from '../runtime/cgroup-stats.js';
-import {
-  inspectContainer,
-  removeContainer,
-  sampleStats,
-  signalContainer,
-  type StatsSample,
-} from '../runtime/container-cli.js';
+import { createEngine } from '../runtime/create-engine.js';
+import type { ContainerEngine, ContainerState, ContainerStream, StatsSample } from '../runtime/engine.js';
 import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
 import {
   assertNever,
@@ -25,13 +20,18 @@ import { OutputStore } from './output-store.js';
 import { StreamIngest } from './stream-ingest.js';
 import { OutputWatchdog, type TimerKind } from './timers.js';
 
-const STDERR_TAIL_BYTES = 4096;
 /** Metrics samples that look for the container's cgroup before settling for `stats`. */
 const CGROUP_LOOKUPS = 5;
 /** Output within this many seconds makes a job "active". */
 export const ACTIVE_WINDOW_MS = 5_000;
 /** CPU use above this makes a quiet job "processing" rather than "idle". */
 export const PROCESSING_CPU_PERCENT = 5;
+/** Times a stream that ended while its container still ran is followed again before giving up. */
+const MAX_REFOLLOWS = 5;
+/** Inspect attempts (with backoff) before the container's state counts as unknown. */
+const INSPECT_ATTEMPTS = 4;
+/** How long a detach waits for a container that is still being created to start. */
+const DETACH_WAIT_MS = 15_000;
 
 export function activityOf(
   lastOutputAt: number | null,
@@ -43,15 +43,24 @@ export function activityOf(
   return 'idle';
 }
 
+export interface JobRunnerOptions {
+  clock?: Clock;
+  /** The engine to use (tests); by default one is built from `spec.runtime`. */
+  engine?: ContainerEngine;
+}
+
 /**
- * One job, from container start (or re-attach after a supervisor restart) to its outcome. It is
- * independent of piscina so the benchmark's inline baseline can run the very same code on the
- * main thread; in production it runs inside a worker thread (job-worker.ts).
+ * One job's actor in a worker: from container start (or re-attach after a supervisor restart)
+ * to its outcome. It reports facts — launched, started, progress, ended — and never decides the
+ * job's state: the supervisor's state machine does. It is independent of piscina, so the inline
+ * host (benchmark baseline, model-based tests) runs the very same code on the main thread.
  */
 export class JobRunner {
+  private readonly engine: ContainerEngine;
+  private readonly clock: Clock;
   private store: OutputStore | null = null;
   private ingest: StreamIngest | null = null;
-  private child: ResultPromise | null = null;
+  private stream: ContainerStream | null = null;
   private watchdog: OutputWatchdog | null = null;
   private metricsTimer: unknown = null;
   private progressTimer: unknown = null;
@@ -59,78 +68,101 @@ export class JobRunner {
   /** undefined until the first sample looks for it; null: use the runtime's `stats`. */
   private cgroup: CgroupStats | null | undefined = undefined;
   private cgroupLookups = 0;
+  private launchedAt: number | null = null;
   private startedAt: number | null = null;
   private firstOutputAt: number | null = null;
   private lastOutputAt: number | null = null;
+  private lastBusyAt: number | null = null;
   private stderrTail = '';
   private cancelled = false;
   private detached = false;
   private timedOut: TimerKind | null = null;
   private ending = false;
+  private launch: (() => void) | null = null;
+  private readonly launched: Promise<void>;
 
   constructor(
     private readonly spec: JobSpec,
     private readonly post: (message: WorkerMessage) => void,
-    private readonly clock: Clock = systemClock,
-  ) {}
+    options: JobRunnerOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.engine = options.engine ?? createEngine(spec.runtime);
+    this.launched = new Promise<void>((resolve) => (this.launch = resolve));
+  }
 
+  /**
+   * Announces itself (`ready`), waits for the supervisor's `launch` (sent once the supervisor has
+   * recorded that a container may now exist), then runs or follows the container to its end.
+   */
   async run(): Promise<JobOutcome> {
     const { spec } = this;
     this.post({ type: 'ready', jobId: spec.jobId });
-    this.store = OutputStore.open(spec.outputPath, { maxOutputSize: spec.maxOutputSize });
-    this.ingest = new StreamIngest(this.store);
-    const args =
-      spec.mode === 'run'
-        ? [...spec.runtime.globalArgs, ...spec.runArgs]
-        : [...spec.runtime.globalArgs, 'logs', '--follow', spec.containerName];
-    const child = execa(spec.runtime.command, args, {
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      // The container outlives this process by design; the runtime client is ours to stop.
-      cleanup: true,
-      encoding: 'buffer',
+    await this.launched;
+    if (this.detached || this.cancelled) return this.notLaunched();
+    this.store = OutputStore.open(spec.outputPath, {
+      maxOutputSize: spec.maxOutputSize,
+      ...(spec.outputFd === undefined ? {} : { fd: spec.outputFd }),
+      onReplayMismatch: (info) =>
+        this.post({
+          type: 'log',
+          jobId: spec.jobId,
+          level: 'error',
+          msg: 'replayed output differs from the file a crashed run left; the file keeps its bytes',
+          data: { ...info },
+        }),
     });
-    this.child = child;
-    this.startedAt = this.clock.now();
-    this.post({
-      type: 'started',
-      jobId: spec.jobId,
-      containerName: spec.containerName,
-      at: this.startedAt,
-    });
-
-    this.watchdog = new OutputWatchdog(
-      this.clock,
-      spec.startupTimeoutSeconds * 1000,
-      spec.idleTimeoutSeconds * 1000,
-      (kind) => void this.onTimeout(kind),
-    );
-    this.watchdog.start();
-    this.scheduleMetrics();
-
-    child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
-    });
-
-    const result = await child;
-    this.ingest.end();
-    return this.finish(
-      typeof result.exitCode === 'number' ? result.exitCode : null,
-      result.signal ?? null,
-      result.failed && result.exitCode === undefined ? String(result.shortMessage ?? '') : '',
-    );
+    try {
+      this.ingest = new StreamIngest(this.store);
+      this.launchedAt = this.clock.now();
+      this.post({ type: 'launched', jobId: spec.jobId, at: this.launchedAt });
+      this.watchdog = new OutputWatchdog(
+        this.clock,
+        spec.startupTimeoutSeconds * 1000,
+        spec.idleTimeoutSeconds * 1000,
+        (kind) => void this.onTimeout(kind),
+        () => this.otherActivityAt(),
+      );
+      this.watchdog.start();
+      this.scheduleMetrics();
+      let stream = this.open(spec.mode === 'run' ? 'run' : 'follow');
+      let end = await stream.done;
+      for (let refollow = 0; ; refollow++) {
+        const state = await this.inspectPatiently();
+        if (state === 'unknown' || !this.stillRuns(state) || this.detached || refollow >= MAX_REFOLLOWS) {
+          this.ingest.end();
+          return await this.finish(state, end);
+        }
+        // The client ended but the container runs on (the client was killed, the log stream
+        // broke): follow its log again from the first byte; the store skips what it already has.
+        this.post({
+          type: 'log',
+          jobId: spec.jobId,
+          level: 'warn',
+          msg: 'stream ended early; following again',
+        });
+        this.ingest.end();
+        this.ingest = new StreamIngest(this.reopenStore());
+        stream = this.open('follow');
+        end = await stream.done;
+      }
+    } finally {
+      this.stopTimers();
+      this.store?.close();
+    }
   }
 
   /** A message from the supervisor. */
   handle(message: SupervisorMessage): void {
     switch (message.type) {
+      case 'launch':
+        this.launch?.();
+        break;
       case 'cancel':
         void this.cancel();
         break;
       case 'detach':
-        this.detach();
+        void this.detach();
         break;
       default:
         assertNever(message, 'supervisor message');
@@ -141,31 +173,107 @@ export class JobRunner {
   async cancel(graceMs = this.spec.cancelGraceMs): Promise<void> {
     if (this.cancelled || this.ending) return;
     this.cancelled = true;
-    await signalContainer(this.spec.runtime, this.spec.containerName, 'SIGINT');
+    if (!this.stream) {
+      this.launch?.();
+      return;
+    }
+    const { containerName } = this.spec;
+    await this.engine.kill(containerName, 'SIGINT').catch(() => 'unknown');
+    this.post({
+      type: 'log',
+      jobId: this.spec.jobId,
+      level: 'info',
+      msg: 'cancel: SIGINT sent, waiting out the grace period',
+    });
+    const stream = this.stream;
     await new Promise<void>((resolve) => {
       const handle = this.clock.setTimeout(resolve, graceMs);
-      this.child?.finally(() => {
+      void stream.done.then(() => {
         this.clock.clearTimeout(handle);
         resolve();
       });
     });
-    if (!this.ending) await removeContainer(this.spec.runtime, this.spec.containerName);
+    if (!this.ending) await this.removeContainer();
   }
 
-  /** Stop following and leave the container running: a later supervisor re-attaches to it. */
-  detach(): void {
-    if (this.ending) return;
+  /**
+   * Stop following and leave the container running: a later supervisor re-attaches to it. A
+   * container still being created is waited for first: killing its `run` client at that moment
+   * would leave it `Created` and never started.
+   */
+  async detach(): Promise<void> {
+    if (this.ending || this.detached) return;
     this.detached = true;
-    this.child?.kill('SIGTERM');
+    if (!this.stream) {
+      this.launch?.();
+      return;
+    }
+    if (this.spec.mode === 'run' && this.startedAt === null) {
+      const deadline = this.clock.now() + DETACH_WAIT_MS;
+      while (!this.ending && this.startedAt === null && this.clock.now() < deadline) {
+        const state = await this.engine
+          .inspect(this.spec.containerName, { timeoutMs: 5_000 })
+          .catch(() => null);
+        if (state && state.status !== 'created') break;
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 100));
+      }
+    }
+    this.stream?.detach();
+  }
+
+  private open(how: 'run' | 'follow'): ContainerStream {
+    const { spec } = this;
+    let stream: ContainerStream;
+    if (how === 'run') {
+      if (!spec.container) throw new Error('this should not happen: a run without a container spec');
+      stream = this.engine.run(spec.container);
+    } else {
+      stream = this.engine.follow(spec.containerName);
+    }
+    this.stream = stream;
+    stream.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    // A late `detach` must reach the new stream too.
+    if (this.detached && !this.ending) stream.detach();
+    return stream;
+  }
+
+  private reopenStore(): OutputStore {
+    this.store?.close();
+    this.store = OutputStore.open(this.spec.outputPath, {
+      maxOutputSize: this.spec.maxOutputSize,
+      ...(this.spec.outputFd === undefined ? {} : { fd: this.spec.outputFd }),
+    });
+    return this.store;
   }
 
   private onStdout(chunk: Buffer): void {
     const now = this.clock.now();
     this.firstOutputAt ??= now;
     this.lastOutputAt = now;
+    this.markStarted(now);
     this.watchdog?.outputSeen();
     this.ingest?.push(chunk);
     this.scheduleProgress();
+  }
+
+  private markStarted(at: number): void {
+    if (this.startedAt !== null) return;
+    this.startedAt = at;
+    this.post({ type: 'started', jobId: this.spec.jobId, at });
+  }
+
+  /** Activity besides output: bytes through the job's API connection, and CPU use. */
+  private otherActivityAt(): number | null {
+    let at = this.lastBusyAt;
+    if (this.spec.activityFile) {
+      try {
+        const mtime = statSync(this.spec.activityFile).mtimeMs;
+        if (at === null || mtime > at) at = mtime;
+      } catch {
+        // no API traffic yet
+      }
+    }
+    return at;
   }
 
   private async onTimeout(kind: TimerKind): Promise<void> {
@@ -177,7 +285,46 @@ export class JobRunner {
       level: 'warn',
       msg: `${kind} timeout: killing the container`,
     });
-    await removeContainer(this.spec.runtime, this.spec.containerName);
+    await this.removeContainer();
+  }
+
+  private async removeContainer(): Promise<void> {
+    await this.engine.remove(this.spec.containerName).catch((error: unknown) =>
+      this.post({
+        type: 'log',
+        jobId: this.spec.jobId,
+        level: 'warn',
+        msg: 'could not remove the container',
+        data: { err: serializeError(error) },
+      }),
+    );
+  }
+
+  /** The container's state, or 'unknown' after a few failed attempts (never a guess). */
+  private async inspectPatiently(): Promise<ContainerState | null | 'unknown'> {
+    let delay = 200;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.engine.inspect(this.spec.containerName);
+      } catch (error) {
+        if (attempt >= INSPECT_ATTEMPTS) {
+          this.post({
+            type: 'log',
+            jobId: this.spec.jobId,
+            level: 'warn',
+            msg: 'cannot tell how the container ended',
+            data: { err: serializeError(error) },
+          });
+          return 'unknown';
+        }
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
+        delay *= 2;
+      }
+    }
+  }
+
+  private stillRuns(state: ContainerState | null): boolean {
+    return state !== null && (state.status === 'running' || state.status === 'paused');
   }
 
   /**
@@ -185,15 +332,20 @@ export class JobRunner {
    * process started: see cgroup-stats.ts), else from the runtime's `stats` command.
    */
   private async sampleMetrics(): Promise<StatsSample | null> {
-    const { runtime, containerName } = this.spec;
+    const { containerName } = this.spec;
     if (this.cgroup === undefined) {
-      const found = await openContainerCgroup(runtime, containerName, this.startedAt ?? this.clock.now());
+      const found = this.engine.local
+        ? await openContainerCgroup(this.engine, containerName, this.startedAt ?? this.clock.now()).catch(
+            () => 'not-running' as const,
+          )
+        : null;
       if (found === 'not-running') {
         // Not running yet (a slow start) or not inspectable: look again at the next samples.
-        if (++this.cgroupLookups < CGROUP_LOOKUPS) return sampleStats(runtime, containerName);
+        if (++this.cgroupLookups < CGROUP_LOOKUPS) return this.engine.stats(containerName);
         this.cgroup = null;
       } else {
         this.cgroup = found;
+        if (found) this.markStarted(this.clock.now());
       }
       this.post({
         type: 'log',
@@ -203,16 +355,18 @@ export class JobRunner {
       });
     }
     if (this.cgroup) return this.cgroup.sample(this.clock.now());
-    return sampleStats(runtime, containerName);
+    return this.engine.stats(containerName);
   }
 
   private scheduleMetrics(): void {
     const tick = async () => {
       this.metricsTimer = null;
       if (this.ending) return;
-      const sample = await this.sampleMetrics();
+      const sample = await this.sampleMetrics().catch(() => null);
       if (sample) {
-        this.metrics = { ...sample, sampledAt: this.clock.now(), source: this.cgroup ? 'cgroup' : 'stats' };
+        const now = this.clock.now();
+        this.metrics = { ...sample, sampledAt: now, source: this.cgroup ? 'cgroup' : 'stats' };
+        if (sample.cpuPercent >= PROCESSING_CPU_PERCENT) this.lastBusyAt = now;
       }
       if (!this.ending) {
         this.scheduleProgress();
@@ -246,25 +400,43 @@ export class JobRunner {
     };
   }
 
-  private async finish(
-    exitCode: number | null,
-    signal: string | null,
-    spawnError: string,
-  ): Promise<JobOutcome> {
+  private stopTimers(): void {
     this.ending = true;
     this.watchdog?.stop();
     if (this.metricsTimer !== null) this.clock.clearTimeout(this.metricsTimer);
     if (this.progressTimer !== null) this.clock.clearTimeout(this.progressTimer);
-    this.store?.close();
-    const endedAt = this.clock.now();
+  }
 
-    if (this.detached) {
+  /** Detached (or cancelled) before the supervisor said launch: nothing ran. */
+  private notLaunched(): JobOutcome {
+    this.ending = true;
+    const endedAt = this.clock.now();
+    if (this.cancelled) {
+      return {
+        status: 'cancelled',
+        exitCode: null,
+        error: serializeError(new ClaudePodError(ErrorCodes.CANCELLED, 'Job cancelled')),
+        progress: this.progress(),
+        endedAt,
+      };
+    }
+    return { status: 'detached', exitCode: null, error: null, progress: this.progress(), endedAt };
+  }
+
+  private async finish(
+    state: ContainerState | null | 'unknown',
+    end: { exitCode: number | null; signal: string | null; spawnError: string | null; stderrTail: string },
+  ): Promise<JobOutcome> {
+    this.stopTimers();
+    this.stderrTail = end.stderrTail;
+    const endedAt = this.clock.now();
+    if (this.detached && !this.cancelled && this.timedOut === null) {
       return { status: 'detached', exitCode: null, error: null, progress: this.progress(), endedAt };
     }
-    if (spawnError) {
+    if (end.spawnError && state !== 'unknown' && state === null) {
       const error = new ClaudePodError(
         ErrorCodes.RUNTIME_MISSING,
-        `Could not run the container runtime "${this.spec.runtime.command}": ${spawnError}`,
+        `Could not run the container runtime "${this.spec.runtime.command}": ${end.spawnError}`,
       );
       return {
         status: 'failed',
@@ -274,29 +446,33 @@ export class JobRunner {
         endedAt,
       };
     }
-
-    // The runtime client's exit code is the container's, but OOM and a re-attached container's
-    // real exit status come from inspect.
-    const state = await inspectContainer(this.spec.runtime, this.spec.containerName);
-    // A re-attached container's exit code is only known from inspect (the client was `logs`).
+    if (state === 'unknown' || (state !== null && this.stillRuns(state))) {
+      // We cannot tell how (or whether) it ended: the supervisor keeps the job and looks again.
+      return { status: 'unknown', exitCode: null, error: null, progress: this.progress(), endedAt };
+    }
+    // Exit codes come from the engine's record of the container; for a `run` whose container is
+    // already gone, the client's own exit code (it is the container's) when it exited normally.
     const containerExit =
-      this.spec.mode === 'attach' ? (state?.exitCode ?? null) : (state?.exitCode ?? exitCode);
-
+      state !== null && state.status === 'exited'
+        ? state.exitCode
+        : state === null && this.spec.mode === 'run' && end.signal === null
+          ? end.exitCode
+          : null;
     const classified = classifyExit({
       image: this.spec.image,
       exitCode: containerExit,
-      signal,
+      signal: end.signal,
       cancelled: this.cancelled,
       timedOut: this.timedOut,
       startupTimeoutSeconds: this.spec.startupTimeoutSeconds,
       idleTimeoutSeconds: this.spec.idleTimeoutSeconds,
       oomKilled: state?.oomKilled === true,
-      containerLost: this.spec.mode === 'attach' && state === null,
+      containerLost: state === null && containerExit === null,
       sawResult: this.ingest?.sawResult === true,
       report: this.ingest?.report ?? emptyClaudeReport(),
       stderrTail: this.stderrTail,
     });
-    await removeContainer(this.spec.runtime, this.spec.containerName);
+    await this.removeContainer();
     return {
       status: classified.status,
       exitCode: containerExit,

@@ -46,7 +46,7 @@ export default async function runJob(task: JobTask): Promise<JobOutcome> {
     runner.handle(parsed.data);
   };
   port.on('message', onMessage);
-  injectFaultForTests(spec.runArgs, post, spec.jobId);
+  injectFaultForTests(spec.container?.stdin ?? '', post, spec.jobId);
 
   try {
     const outcome = await runner.run();
@@ -66,9 +66,9 @@ export default async function runJob(task: JobTask): Promise<JobOutcome> {
  * environment: a prompt containing `[[fault:throw]]` makes this worker throw an uncaught error
  * shortly after the job starts, `[[fault:exit]]` ends the worker thread abruptly.
  */
-function injectFaultForTests(runArgs: string[], post: (m: WorkerMessage) => void, jobId: string): void {
+function injectFaultForTests(prompt: string, post: (m: WorkerMessage) => void, jobId: string): void {
   if (process.env.CLAUDE_POD_FAULT_INJECTION !== '1') return;
-  const fault = /\[\[fault:(throw|exit)\]\]/.exec(runArgs[runArgs.length - 1] ?? '')?.[1];
+  const fault = /\[\[fault:(throw|exit)\]\]/.exec(prompt)?.[1];
   if (!fault) return;
   post({ type: 'log', jobId, level: 'warn', msg: `injecting worker fault: ${fault}` });
   setTimeout(() => {

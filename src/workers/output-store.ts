@@ -28,6 +28,8 @@ export interface OutputStoreOptions {
   maxOutputSize: number;
   /** Characters `tail()` keeps (default 500). */
   tailChars?: number;
+  /** An already open descriptor of the file (opened 'a+'); the store then never closes it. */
+  fd?: number;
   /** Called once when the replayed output differs from the file left by a crashed run. */
   onReplayMismatch?: (info: ReplayMismatch) => void;
 }
@@ -88,22 +90,24 @@ export class OutputStore {
     if (!Number.isSafeInteger(tailChars) || tailChars < 1) {
       throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, `tailChars must be a positive integer`);
     }
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, 'a+');
+    const owned = options.fd === undefined;
+    if (owned) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const fd = options.fd ?? openSync(path, 'a+', 0o600);
     try {
       const size = fstatSync(fd).size;
       const keep = size === 0 ? 0 : endOfLastLine(fd, size);
       // A partial last line is what a crash mid-write leaves; the replay writes it again whole.
       if (keep < size) ftruncateSync(fd, keep);
-      return new OutputStore(fd, keep, maxOutputSize, tailChars, options.onReplayMismatch);
+      return new OutputStore(fd, owned, keep, maxOutputSize, tailChars, options.onReplayMismatch);
     } catch (error) {
-      closeSync(fd);
+      if (owned) closeSync(fd);
       throw error;
     }
   }
 
   private constructor(
     fd: number,
+    private readonly ownsFd: boolean,
     /** Bytes the file held at open: the replay region. */
     private readonly existing: number,
     maxOutputSize: number,
@@ -217,7 +221,7 @@ export class OutputStore {
     const fd = this.fd;
     this.fd = null;
     this.readBuffer = null;
-    closeSync(fd);
+    if (this.ownsFd) closeSync(fd);
   }
 
   private queue(pieces: Buffer[], bytes: number): void {

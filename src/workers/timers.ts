@@ -3,9 +3,12 @@ import type { Clock } from './clock.js';
 export type TimerKind = 'startup' | 'idle';
 
 /**
- * The two output watchdogs of a job: `startup` fires when no output arrived within the startup
- * timeout, `idle` when output stopped for the idle timeout. `outputSeen()` is called on every
- * chunk, so it only records the time; the timer re-arms itself lazily when it fires early.
+ * The two watchdogs of a job: `startup` fires when no output arrived within the startup timeout,
+ * `idle` when the job did nothing for the idle timeout. Idle means idle: besides output, the
+ * `otherActivity` callback reports the last time anything else showed the job at work (bytes
+ * through its API connection, CPU), so one long model reply that Claude Code prints nothing
+ * about is not idle. `outputSeen()` is called on every chunk, so it only records the time; the
+ * timer re-arms itself lazily when it fires early.
  */
 export class OutputWatchdog {
   private handle: unknown = null;
@@ -17,6 +20,7 @@ export class OutputWatchdog {
     private readonly startupMs: number,
     private readonly idleMs: number,
     private readonly onTimeout: (kind: TimerKind) => void,
+    private readonly otherActivity: () => number | null = () => null,
   ) {}
 
   start(): void {
@@ -52,7 +56,9 @@ export class OutputWatchdog {
       this.onTimeout('startup');
       return;
     }
-    const quietFor = this.clock.now() - this.lastOutputAt;
+    const other = this.otherActivity();
+    const last = other !== null && other > this.lastOutputAt ? other : this.lastOutputAt;
+    const quietFor = this.clock.now() - last;
     if (quietFor >= this.idleMs) {
       this.stopped = true;
       this.onTimeout('idle');

@@ -34,9 +34,8 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
 
   beforeAll(async () => {
     if (!env.available) return;
-    const args = buildRunArgs({
-      kind: env.spec.kind,
-      containerName: `claude-pod-test-hardening-${testRunId}`,
+    const args = buildRunArgs(env.spec.kind, {
+      name: `claude-pod-test-hardening-${testRunId}`,
       labels: { [LABEL_MANAGED]: 'true', [TEST_RUN_LABEL]: testRunId },
       image: env.image,
       memory: MEMORY,
@@ -48,6 +47,7 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
       user: '1000:1000',
       mounts: [],
       env: { IS_SANDBOX: '1', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+      secretEnv: {},
       workdir: '/workspace',
       entrypoint: 'sh',
       command: ['-c', SCRIPT],

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerNameFor } from '../../src/runtime/labels.js';
 import { formatDirective } from '../../src/mock-api/index.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
-import { createSupervisor } from '../../src/supervisor/create.js';
+import { openOwner } from '../../src/supervisor/create.js';
 import { requireRuntime, skipNote } from './helpers/runtime.js';
 import { lastEvent, startStack, TEST_API_KEY, type Stack } from './helpers/stack.js';
 
@@ -122,7 +122,7 @@ describe.skipIf(!env.available)(
     });
 
     it('fails with the no-authentication error when the host has no credential', async () => {
-      const sup = await createSupervisor(
+      const sup = await openOwner(
         {
           ...stack.config,
           sessionsDir: join(stack.dir, 'noauth-sessions'),

@@ -33,11 +33,11 @@ function proxiedRunArgs(
   socketDir: string,
   vars: Record<string, string>,
   command: string[],
+  stdin?: string,
 ): string[] {
   if (!env.available) throw new Error('no container runtime');
-  const args = buildRunArgs({
-    kind: env.spec.kind,
-    containerName: `claude-pod-test-proxy-${name}-${testRunId}`,
+  const args = buildRunArgs(env.spec.kind, {
+    name: `claude-pod-test-proxy-${name}-${testRunId}`,
     labels: { [TEST_RUN_LABEL]: testRunId },
     image: env.image,
     memory: '512m',
@@ -52,9 +52,11 @@ function proxiedRunArgs(
       { source: join(containerDir, 'runtime'), target: '/opt/claude-pod', readonly: true },
     ],
     env: vars,
+    secretEnv: {},
     workdir: '/tmp',
     entrypoint: '/opt/claude-pod/entrypoint.sh',
     command,
+    ...(stdin === undefined ? {} : { stdin }),
   });
   args.splice(1, 0, '--rm');
   return [...env.spec.globalArgs, ...args];
@@ -168,9 +170,10 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
               ANTHROPIC_BASE_URL: 'http://127.0.0.1:8119',
               [kind === 'oauth' ? 'CLAUDE_CODE_OAUTH_TOKEN' : 'ANTHROPIC_API_KEY']: capability,
             },
-            claudeCommand('say hello', null),
+            claudeCommand(null),
+            'say hello',
           ),
-          { reject: false, stdin: 'ignore', timeout: 150_000 },
+          { reject: false, input: 'say hello', timeout: 150_000 },
         );
         const lines = String(result.stdout)
           .split('\n')

@@ -9,7 +9,7 @@ import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api
 import { containerNameFor } from '../../src/runtime/labels.js';
 import type { ConfigInput } from '../../src/shared/config.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
-import { createSupervisor } from '../../src/supervisor/create.js';
+import { openOwner } from '../../src/supervisor/create.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 import {
   captureContainerLog,
@@ -53,7 +53,7 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
 
   /** The same job with no crash, for comparison (the CLI's uuids/ids differ run to run). */
   async function uncrashedRun(): Promise<string> {
-    const sup = await createSupervisor(configFor('reference'), { env: apiEnv });
+    const sup = await openOwner(configFor('reference'), { env: apiEnv });
     try {
       const { jobId } = await sup.start({ prompt: 'crash test' });
       const final = await waitForEnd(sup, jobId);
@@ -81,7 +81,7 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
         const spec = env.available ? env.spec : (undefined as never);
         await execa(spec.command, [...spec.globalArgs, 'wait', containerName], { reject: false });
       }
-      const sup = await createSupervisor(config, { env: apiEnv });
+      const sup = await openOwner(config, { env: apiEnv });
       try {
         const final = await waitForEnd(sup, jobId);
         expect(final.status, final.error ?? '').toBe('completed');
@@ -117,7 +117,7 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
     await execa(spec.command, [...spec.globalArgs, 'rm', '-f', '-t', '0', containerNameFor(jobId)], {
       reject: false,
     });
-    const sup = await createSupervisor(config, { env: apiEnv });
+    const sup = await openOwner(config, { env: apiEnv });
     try {
       // A container with our owner label that no job knows: reaped on the next start.
       await execa(spec.command, [
@@ -140,7 +140,7 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
       ]);
       expect(sup.status(jobId)).toMatchObject({ status: 'failed', errorCode: ErrorCodes.CONTAINER_LOST });
       await sup.close();
-      const again = await createSupervisor(config, { env: apiEnv });
+      const again = await openOwner(config, { env: apiEnv });
       await again.close();
       const ps = await execa(spec.command, [
         ...spec.globalArgs,
@@ -201,13 +201,7 @@ describe.skipIf(!env.available)(`sessions (real runtime and CLI)${skipNote(env)}
     // The CLI's own transcript of the session holds the first turn.
     const session = sup.sessions().find((s) => s.sessionId === first.sessionId)!;
     expect(session.messageCount).toBe(3);
-    const projects = join(
-      stack.config.sessionsDir as string,
-      first.sessionId,
-      'claude',
-      'projects',
-      '-workspace',
-    );
+    const projects = join(sup.paths.claudeDir(first.sessionId), 'projects', '-workspace');
     const transcript = await readFile(join(projects, `${one.claude.sessionId}.jsonl`), 'utf8');
     expect(transcript).toContain('PINEAPPLE');
   });

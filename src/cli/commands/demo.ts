@@ -8,7 +8,7 @@ import { parseConfig, type ConfigInput } from '../../shared/config.js';
 import { isClaudePodError } from '../../shared/errors.js';
 import { readCliConfigInput } from '../../setup/config-file.js';
 import { resolveCredential } from '../../supervisor/auth.js';
-import { createSupervisor } from '../../supervisor/create.js';
+import { openOwner } from '../../supervisor/create.js';
 import type { JobStatus } from '../../supervisor/job-view.js';
 
 const FILE = 'hello.txt';
@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     (mock ? `\n${formatDirective('write-file', { path: FILE, content: CONTENT })}` : '');
 
   const started = Date.now();
-  const supervisor = await createSupervisor(config, env ? { env } : {});
+  const supervisor = await openOwner(config, env ? { env } : {});
   try {
     say(`image ${config.image}, runtime ${supervisor.runtime.kind} ${supervisor.runtime.version}`);
     const { jobId, sessionId } = await supervisor.start({ prompt });

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMockApi, type MockApi, type MockApiOptions } from '../../../src/mock-api/index.js';
 import type { ConfigInput } from '../../../src/shared/config.js';
-import { createSupervisor } from '../../../src/supervisor/create.js';
+import { openOwner } from '../../../src/supervisor/create.js';
 import type { JobStatus } from '../../../src/supervisor/job-view.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { LABEL_OWNER } from '../../../src/runtime/labels.js';
-import { listContainersByLabel } from '../../../src/runtime/container-cli.js';
+import { CliEngine } from '../../../src/runtime/cli-engine.js';
 import { toRuntimeSpec } from '../../../src/runtime/runtime-info.js';
 
 /** The key the tests' "host" holds; the proxy injects it, the container never sees it. */
@@ -40,7 +40,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     ...extra,
   };
   const env = { ANTHROPIC_API_KEY: TEST_API_KEY };
-  let supervisor = await createSupervisor(config, { env });
+  let supervisor = await openOwner(config, { env });
   let closed = false;
   const stack: Stack = {
     mock,
@@ -51,7 +51,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     },
     async restart(more = {}) {
       if (!closed) await supervisor.close().catch(() => undefined);
-      supervisor = await createSupervisor({ ...config, ...more }, { env });
+      supervisor = await openOwner({ ...config, ...more }, { env });
       closed = false;
       return supervisor;
     },
@@ -68,8 +68,8 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
       });
     },
     async containersLeft() {
-      const rt = toRuntimeSpec(supervisor.runtime);
-      return (await listContainersByLabel(rt, `${LABEL_OWNER}=${supervisor.ownerId}`)).map((c) => c.name);
+      const engine = new CliEngine(toRuntimeSpec(supervisor.runtime));
+      return (await engine.list({ [LABEL_OWNER]: supervisor.ownerId })).map((c) => c.name);
     },
     async dispose() {
       await supervisor.close({ cancelRunning: true }).catch(() => undefined);

@@ -40,12 +40,14 @@ interface CliRun {
 function runCli(cwd: string, env: Record<string, string>, prompt: string): Promise<CliRun> {
   return new Promise((done, fail) => {
     // The argv jobs give Claude Code, without the leading `claude` (CLI is its path here).
-    const args = claudeCommand(prompt, null).slice(1);
+    const args = claudeCommand(null).slice(1);
     const child = spawn(CLI, args, {
       cwd,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // As in a job's container: the prompt arrives on stdin, never in argv.
+    child.stdin.end(prompt);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));

@@ -28,6 +28,15 @@ class HostedFake extends FakeSupervisor implements HostedSupervisor {
   async close(opts?: { cancelRunning?: boolean }) {
     this.closed.push(opts);
   }
+  info() {
+    return {
+      role: 'owner' as const,
+      ownerPid: process.pid,
+      sessionsDir: '/state',
+      version: 'test',
+      notifications: { enabled: false, url: null },
+    };
+  }
 }
 
 function harness(mode: PluginRegistrationMode = 'full', pluginConfig: Record<string, unknown> = {}) {

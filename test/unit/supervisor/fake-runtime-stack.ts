@@ -5,7 +5,7 @@ import type { RuntimeInfo } from '../../../src/runtime/runtime-info.js';
 import { fakeRuntimeInfo as sharedRuntimeInfo, inertApiGate } from '../../fixtures/fake-runtime-info.js';
 import type { ConfigInput } from '../../../src/shared/config.js';
 import type { ApiGate } from '../../../src/supervisor/api-gate.js';
-import { createSupervisor, type CreateSupervisorOptions } from '../../../src/supervisor/create.js';
+import { openOwner, type CreateSupervisorOptions } from '../../../src/supervisor/create.js';
 import type { JobStatus } from '../../../src/supervisor/job-view.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 
@@ -16,7 +16,7 @@ export const fakeApiGate = (): ApiGate => inertApiGate('unit-test-token');
 
 export async function fakeStack(config: ConfigInput = {}, options: CreateSupervisorOptions = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-unit-'));
-  const sup: Supervisor = await createSupervisor(
+  const sup: Supervisor = await openOwner(
     {
       sessionsDir: join(dir, 'sessions'),
       workspacesDir: join(dir, 'workspaces'),

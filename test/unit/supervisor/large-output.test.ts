@@ -65,9 +65,7 @@ describe('large output through the worker (fake runtime)', () => {
     }
     expect(pages).toBeGreaterThanOrEqual(50);
     expect(hash.digest('hex')).toBe(expected);
-    const onDisk = await readFile(
-      join(stack.dir, 'sessions', final.sessionId, 'jobs', jobId, 'output.jsonl'),
-    );
+    const onDisk = await readFile(stack.sup.paths.outputFile(final.sessionId, jobId));
     expect(onDisk.length).toBe(final.outputSize);
   });
 });

@@ -1,6 +1,6 @@
 import { ClaudePodError, ErrorCodes, jobNotFound } from '../../../src/shared/errors.js';
 import type { JobStatus } from '../../../src/supervisor/job-view.js';
-import type { SessionInfo } from '../../../src/supervisor/session-store.js';
+import type { SessionInfo } from '../../../src/supervisor/session-view.js';
 import type { ToolSupervisor } from '../../../src/tools/define.js';
 
 export function jobStatus(overrides: Partial<JobStatus> = {}): JobStatus {
@@ -112,7 +112,7 @@ export class FakeSupervisor implements ToolSupervisor {
 
   async cleanup() {
     this.calls.push(['cleanup', null]);
-    return { removedSessions: this.removed };
+    return { removedSessions: this.removed, removed: [], bytesFreed: 0 };
   }
 
   sessions(): SessionInfo[] {
