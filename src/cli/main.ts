@@ -16,6 +16,7 @@ const COMMANDS: Record<string, string> = {
   cancel: 'Cancel a job (JOB_ID)',
   sessions: 'List sessions',
   cleanup: 'Remove idle sessions ([--older-than SECONDS])',
+  serve: 'Own the state directory as a daemon ([--idle-exit SECONDS]); job commands start it when needed',
 };
 
 interface CommandModule {

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadCliConfig } from '../setup/config-file.js';
 import { createLogger } from '../shared/logger.js';
-import { createSupervisor } from '../supervisor/create.js';
+import { openCliSupervisor } from '../supervisor/cli-handle.js';
 import type { SupervisorApi } from '../supervisor/api.js';
 
 /**
@@ -17,6 +17,7 @@ export async function withSupervisor(
     values: Record<string, string | boolean | undefined>,
     positionals: string[],
   ) => Promise<number>,
+  how: { startsJobs?: boolean } = {},
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -24,7 +25,10 @@ export async function withSupervisor(
     options: { config: { type: 'string' }, json: { type: 'boolean' }, ...options },
   });
   const config = await loadCliConfig(values.config as string | undefined);
-  const supervisor = await createSupervisor(config, { logger: createLogger({ level: 'warn' }) });
+  const supervisor = await openCliSupervisor(config, {
+    logger: createLogger({ level: 'warn' }),
+    startsJobs: how.startsJobs === true,
+  });
   try {
     return await act(supervisor, values as Record<string, string | boolean | undefined>, positionals);
   } finally {

@@ -20,7 +20,7 @@ import { loadRegistry, type RegistryWriter } from './registry-file.js';
 import { stageContainerRuntime } from './stage-runtime.js';
 import { acquireStateLock } from './state-lock.js';
 import { statePaths } from './state-paths.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type SupervisorTiming } from './supervisor.js';
 
 export interface CreateSupervisorOptions {
   logger?: Logger;
@@ -40,6 +40,8 @@ export interface CreateSupervisorOptions {
   pool?: JobPoolLike;
   /** How the registry is written (tests inject failures). */
   registryWriter?: RegistryWriter;
+  /** The supervisor's own waits (tests shorten them). */
+  timing?: Partial<SupervisorTiming>;
   /**
    * When another live process owns the state directory: `client` (default) returns a client of
    * that owner with the same interface; `error` throws STATE_DIR_BUSY.
@@ -152,6 +154,7 @@ export async function openOwner(
       containerUid,
       logger,
       ...(options.registryWriter ? { registryWriter: options.registryWriter } : {}),
+      ...(options.timing ? { timing: options.timing } : {}),
       onClose: async () => {
         await closeControl?.();
         await lock.release();

@@ -40,7 +40,6 @@ export interface EffectRunnerDeps {
   rt: RuntimeSpec;
 }
 
-const RECHECK_MIN_MS = 2_000;
 const RECHECK_MAX_MS = 60_000;
 
 /**
@@ -107,9 +106,19 @@ export class EffectRunner {
           this.d.logger.warn({ jobId: effect.jobId, message: effect.message.type }, 'no worker to post to');
         return true;
       }
-      case 'abortQueued':
-        this.live.get(effect.jobId)?.abort.abort();
+      case 'abortQueued': {
+        const live = this.live.get(effect.jobId);
+        if (live) live.abort.abort();
+        // Not handed to the pool yet (or never will be): the task ends here, as aborted.
+        else if (!this.closed)
+          this.d.supervisor.send({
+            type: 'workerFailed',
+            jobId: effect.jobId,
+            error: { code: ErrorCodes.CANCELLED, message: 'aborted before it was queued' },
+            now: Date.now(),
+          });
         return true;
+      }
       case 'removeContainer':
         // Awaited: what follows for this job (its end announced) comes after the container is gone.
         await this.removeContainer(effect.jobId, effect.purpose);
@@ -134,7 +143,7 @@ export class EffectRunner {
         this.notify(effect.jobId);
         return true;
       case 'recheck': {
-        const delay = this.rechecks.get(effect.jobId) ?? RECHECK_MIN_MS;
+        const delay = this.rechecks.get(effect.jobId) ?? sup.timing.recheckMinMs;
         this.rechecks.set(effect.jobId, Math.min(delay * 2, RECHECK_MAX_MS));
         sup.later(() => void sup.recover(new Set([effect.jobId])), delay);
         return true;
@@ -198,6 +207,12 @@ export class EffectRunner {
   /** Hands a job to the pool: credentials, directories, the output file, the spec. */
   private async dispatch(jobId: string, mode: 'run' | 'attach'): Promise<void> {
     const sup = this.d.supervisor;
+    // The machine may have dropped or stopped this follower since the effect was queued.
+    const wanted = () => {
+      const follower = sup.follower(jobId);
+      return follower !== undefined && follower.state === 'queued' && follower.stopping === null;
+    };
+    if (!wanted()) return;
     const entry: LiveJob = { gen: ++this.gen, abort: new AbortController(), fd: null, handle: null };
     closeFd(this.live.get(jobId)?.fd ?? null);
     this.live.set(jobId, entry);
@@ -223,7 +238,8 @@ export class EffectRunner {
       }
       await prepareSessionDirs(this.d.paths, job.sessionId, jobId, this.d.containerUid);
       entry.fd = openSync(this.d.paths.outputFile(job.sessionId, jobId), 'a+', 0o600);
-      if (entry.abort.signal.aborted || this.closed) throw new Error('aborted before it was queued');
+      if (entry.abort.signal.aborted || this.closed || !wanted())
+        throw new Error('aborted before it was queued');
       const spec = buildJobSpec({
         config: this.d.config,
         runtime: this.d.rt,
@@ -255,7 +271,7 @@ export class EffectRunner {
         closeFd(entry.fd);
         return;
       }
-      if (entry.abort.signal.aborted) this.failed(jobId, entry.gen, error);
+      if (entry.abort.signal.aborted || !wanted()) this.failed(jobId, entry.gen, error);
       else sup.send({ type: 'dispatchFailed', jobId, error: dispatchError(error), now: Date.now() });
     }
   }

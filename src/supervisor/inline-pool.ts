@@ -1,6 +1,6 @@
 import type { ContainerEngine } from '../runtime/engine.js';
 import type { JobOutcome, JobSpec, SupervisorMessage } from '../shared/protocol.js';
-import { JobRunner } from '../workers/job-runner.js';
+import { JobRunner, type JobRunnerOptions } from '../workers/job-runner.js';
 import type { JobPoolLike, SubmittedJob } from './pool.js';
 
 /**
@@ -12,12 +12,25 @@ import type { JobPoolLike, SubmittedJob } from './pool.js';
 export class InlineJobPool implements JobPoolLike {
   private running = 0;
   private readonly queue: Array<() => void> = [];
+  /** Tasks by job id, so a test can make one "crash" as a dying worker thread would. */
+  private readonly crashers = new Map<string, (error: Error) => void>();
 
   constructor(
     private readonly size: number,
     /** The engine every job uses (tests); by default each runner builds one from its spec. */
     private readonly engine?: ContainerEngine,
+    private readonly runnerOptions: Omit<JobRunnerOptions, 'engine'> = {},
   ) {}
+
+  /**
+   * Test hook: the job's task fails as if its worker thread died. Its runner is abandoned where
+   * it stood (a dead thread does nothing more) and stops following; its container is left as is.
+   */
+  crash(jobId: string): boolean {
+    const crash = this.crashers.get(jobId);
+    crash?.(new Error('injected worker crash'));
+    return crash !== undefined;
+  }
 
   submit(spec: JobSpec, onMessage: (message: unknown) => void, signal: AbortSignal): SubmittedJob {
     let runner: JobRunner | null = null;
@@ -29,7 +42,16 @@ export class InlineJobPool implements JobPoolLike {
           return;
         }
         this.running++;
-        runner = new JobRunner(spec, (m) => onMessage(m), this.engine ? { engine: this.engine } : {});
+        let dead = false;
+        runner = new JobRunner(spec, (m) => !dead && onMessage(m), {
+          ...this.runnerOptions,
+          ...(this.engine ? { engine: this.engine } : {}),
+        });
+        this.crashers.set(spec.jobId, (error) => {
+          dead = true;
+          runner?.abandon();
+          reject(error);
+        });
         runner
           .run()
           .then((outcome) => {
@@ -37,6 +59,7 @@ export class InlineJobPool implements JobPoolLike {
             resolve(outcome);
           }, reject)
           .finally(() => {
+            this.crashers.delete(spec.jobId);
             this.running--;
             this.next();
           });

@@ -235,6 +235,7 @@ export function transition(state: MachineState, event: Event, config: MachineCon
       if (isEnded(job)) return tx.done();
       tx.setFollower(job.jobId, null);
       tx.effect({ type: 'closeOutput', jobId: job.jobId });
+      if (job.phase !== 'queued') tx.effect({ type: 'removeContainer', jobId: job.jobId, purpose: 'crash' });
       end(tx, job, { status: 'failed', exitCode: null, error: event.error, endedAt: event.now });
       return tx.done();
     case 'notified':
@@ -397,9 +398,8 @@ function workerFailed(tx: Tx, job: JobRecord, error: SerializedError, now: numbe
     return tx.done();
   }
   const cancelled = job.cancelRequested || follower?.stopping === 'cancel';
-  if (follower?.state !== 'queued' || !cancelled) {
-    tx.effect({ type: 'removeContainer', jobId: job.jobId, purpose: 'crash' });
-  }
+  // A container may exist from this or an earlier worker unless the job never launched.
+  if (job.phase !== 'queued') tx.effect({ type: 'removeContainer', jobId: job.jobId, purpose: 'crash' });
   end(tx, job, {
     status: cancelled ? 'cancelled' : 'failed',
     exitCode: null,

@@ -7,9 +7,6 @@ import type { Event } from './job-machine.js';
 import type { JobRecord } from './records.js';
 import type { StatePaths } from './state-paths.js';
 
-/** How long a `launching` job's container may still be on its way (a dead host's runtime client). */
-export const LAUNCH_GRACE_MS = 3_000;
-
 export interface RecoveryDeps {
   engine: ContainerEngine;
   ownerId: string;
@@ -22,6 +19,8 @@ export interface RecoveryDeps {
   send(event: Event): void;
   now(): number;
   sleep(ms: number): Promise<void>;
+  /** How long a `launching` job's container may still be on its way (a dead host's runtime client). */
+  launchGraceMs: number;
 }
 
 /**
@@ -56,7 +55,7 @@ export async function reconcileOnce(deps: RecoveryDeps, only?: ReadonlySet<strin
   }
   await removeOrphans(deps, listed);
   if (lateLaunches.length === 0) return true;
-  await deps.sleep(LAUNCH_GRACE_MS);
+  await deps.sleep(deps.launchGraceMs);
   try {
     listed = await listOwned(deps);
   } catch (error) {

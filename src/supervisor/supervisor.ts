@@ -40,6 +40,22 @@ const DEFAULT_CANCEL_TIMEOUT_MS = 60_000;
 
 export type { SupervisorEvents, OutputPage };
 
+/** The supervisor's own waits; shortened only by tests (the model-based test runs thousands of lives). */
+export interface SupervisorTiming {
+  /** How long a `launching` job's absent container may still be on its way. */
+  launchGraceMs: number;
+  /** First delay before looking again at a job whose fate is unknown (doubles, up to 60 s). */
+  recheckMinMs: number;
+  /** First delay before retrying a recovery whose listing failed (doubles, up to 30 s). */
+  recoveryBackoffMs: number;
+}
+
+export const DEFAULT_TIMING: SupervisorTiming = {
+  launchGraceMs: 3_000,
+  recheckMinMs: 2_000,
+  recoveryBackoffMs: 1_000,
+};
+
 export interface SupervisorDeps {
   config: ResolvedConfig;
   runtime: RuntimeInfo;
@@ -55,6 +71,7 @@ export interface SupervisorDeps {
   runtimeDir: string;
   notifier?: Notifier;
   registryWriter?: RegistryWriter;
+  timing?: Partial<SupervisorTiming>;
   /** Called once by close(), after everything else (closes the control server, releases the lock). */
   onClose?: () => Promise<void>;
 }
@@ -86,7 +103,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly endWaiters = new Map<string, Set<() => void>>();
   private readonly idleWaiters = new Set<() => void>();
-  private recoveryBackoffMs = 1_000;
+  readonly timing: SupervisorTiming;
+  private recoveryBackoffMs: number;
   /** The control API this owner serves (set by createSupervisor). */
   control: ControlServer | null = null;
   private imageChecked = false;
@@ -103,6 +121,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.log = deps.logger ?? silentLogger();
     this.notifier = deps.notifier;
     this.onClose = deps.onClose;
+    this.timing = { ...DEFAULT_TIMING, ...deps.timing };
+    this.recoveryBackoffMs = this.timing.recoveryBackoffMs;
     for (const s of Object.values(deps.state.sessions)) this.sessionsById.set(s.sessionId, s);
     for (const j of Object.values(deps.state.jobs)) this.jobsById.set(j.jobId, j);
     this.registry = new RegistryFile(
@@ -339,11 +359,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         send: (event) => void this.send(event),
         now: () => Date.now(),
         sleep: (ms) => new Promise((resolve) => this.later(resolve, ms)),
+        launchGraceMs: this.timing.launchGraceMs,
       },
       only,
     );
     if (ok) {
-      this.recoveryBackoffMs = 1_000;
+      this.recoveryBackoffMs = this.timing.recoveryBackoffMs;
     } else {
       this.later(() => void this.recover(), this.recoveryBackoffMs);
       this.recoveryBackoffMs = Math.min(this.recoveryBackoffMs * 2, 30_000);
@@ -401,6 +422,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /** Writes the registry now (tests compare it with `snapshot()`). */
+  persistNow(): Promise<void> {
+    return this.registry.now();
   }
 
   /** Jobs and sessions as they are persisted. */

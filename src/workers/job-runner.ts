@@ -99,7 +99,7 @@ export class JobRunner {
     const { spec } = this;
     this.post({ type: 'ready', jobId: spec.jobId });
     await this.launched;
-    if (this.detached || this.cancelled) return this.notLaunched();
+    if (this.detached || this.cancelled || this.ending) return this.notLaunched();
     this.store = OutputStore.open(spec.outputPath, {
       maxOutputSize: spec.maxOutputSize,
       ...(spec.outputFd === undefined ? {} : { fd: spec.outputFd }),
@@ -218,6 +218,14 @@ export class JobRunner {
         await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 100));
       }
     }
+    this.stream?.detach();
+  }
+
+  /** Its thread is gone (tests of the inline host): stop everything, say nothing more. */
+  abandon(): void {
+    this.detached = true;
+    this.stopTimers();
+    this.launch?.();
     this.stream?.detach();
   }
 

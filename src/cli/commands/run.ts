@@ -44,5 +44,6 @@ export function run(argv: string[]): Promise<number> {
         );
       return final.status === 'completed' ? 0 : 1;
     },
+    { startsJobs: true },
   );
 }

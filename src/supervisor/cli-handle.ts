@@ -1,0 +1,34 @@
+import type { ResolvedConfig } from '../shared/config.js';
+import type { Logger } from '../shared/logger.js';
+import type { SupervisorApi } from './api.js';
+import { connectClient, createSupervisor } from './create.js';
+import { ensureOwner } from './daemon.js';
+import { loadRegistry } from './registry-file.js';
+import { statePaths } from './state-paths.js';
+
+/**
+ * The supervisor a CLI command talks to. Job commands are clients of whoever owns the state
+ * directory (a gateway, a `serve` daemon). When nobody does, a command that starts jobs — or
+ * finds unfinished ones that nobody supervises — starts `claude-pod serve` first, so no job is
+ * ever left without its watchdogs; a read-only look at a directory with nothing running just
+ * opens it in-process and closes it again.
+ */
+export async function openCliSupervisor(
+  config: ResolvedConfig,
+  opts: { logger: Logger; startsJobs: boolean },
+): Promise<SupervisorApi> {
+  const paths = statePaths(config.sessionsDir, config.workspacesDir);
+  const needsDaemon = opts.startsJobs || (await hasUnfinishedJobs(paths));
+  if (!needsDaemon) return createSupervisor(config, { logger: opts.logger });
+  await ensureOwner(config);
+  return connectClient(config, { onOwnerGone: () => ensureOwner(config) });
+}
+
+async function hasUnfinishedJobs(paths: ReturnType<typeof statePaths>): Promise<boolean> {
+  try {
+    const { state } = await loadRegistry(paths);
+    return Object.values(state.jobs).some((j) => j.phase !== 'ended');
+  } catch {
+    return false;
+  }
+}
