@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,6 +50,7 @@ export async function ensureOwner(
 ): Promise<void> {
   const paths = statePaths(config.sessionsDir, config.workspacesDir);
   if (await readLockHolder(paths.lock)) return;
+  await mkdir(config.sessionsDir, { recursive: true, mode: 0o700 });
   const configFile = serveConfigFile(config.sessionsDir);
   await writeFile(configFile, JSON.stringify(configInput(config)), { mode: 0o600 });
   const log = openSync(serveLogFile(config.sessionsDir), 'a', 0o600);

@@ -27,7 +27,7 @@ export async function runServe(config: ResolvedConfig, opts: ServeOptions): Prom
     }
     throw error;
   }
-  opts.logger.info({ pid: process.pid, sessionsDir: config.sessionsDir }, 'serving');
+  opts.logger.info({ sessionsDir: config.sessionsDir }, 'serving');
   const idle = new Promise<void>((resolve) => {
     if (opts.idleExitMs <= 0) return;
     let idleSince = Date.now();
