@@ -14,7 +14,7 @@ export type RegistryWriter = (path: string, data: string) => Promise<void>;
 export const atomicWriter: RegistryWriter = (path, data) =>
   writeFileAtomic(path, data, { fsync: true, mode: 0o600 });
 
-const RETRY_DELAYS_MS = [50, 250, 1000];
+export const WRITE_RETRY_DELAYS_MS = [50, 250, 1000];
 
 /**
  * The registry on disk: one JSON document replaced atomically (temp file, fsync, rename), so a
@@ -35,6 +35,7 @@ export class RegistryFile {
     private readonly writer: RegistryWriter = atomicWriter,
     /** Told about a debounced write that failed for good (nobody awaits those). */
     private readonly onBackgroundFailure: (error: ClaudePodError) => void = () => undefined,
+    private readonly retryDelaysMs: readonly number[] = WRITE_RETRY_DELAYS_MS,
   ) {}
 
   /** Persist soon (progress updates): at most one write per `delayMs` from these. */
@@ -84,7 +85,7 @@ export class RegistryFile {
         await this.writer(this.path, JSON.stringify(this.snapshot()));
         return;
       } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
+        const delay = this.retryDelaysMs[attempt];
         if (delay === undefined) throw toWriteError(error);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }

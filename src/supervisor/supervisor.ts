@@ -24,7 +24,7 @@ import { jobStatusView, type JobStatus } from './job-view.js';
 import type { Notifier } from './notifier.js';
 import type { JobPoolLike } from './pool.js';
 import type { JobRecord, RegistryState, SessionRecord } from './records.js';
-import { RegistryFile, type RegistryWriter } from './registry-file.js';
+import { RegistryFile, WRITE_RETRY_DELAYS_MS, type RegistryWriter } from './registry-file.js';
 import { reconcileOnce } from './recovery.js';
 import { newJobId, newSessionId, validateJobId, validateSessionId } from './session-ids.js';
 import { sessionInfoView, type SessionInfo } from './session-view.js';
@@ -48,12 +48,15 @@ export interface SupervisorTiming {
   recheckMinMs: number;
   /** First delay before retrying a recovery whose listing failed (doubles, up to 30 s). */
   recoveryBackoffMs: number;
+  /** Waits between the attempts of a registry write before it counts as failed. */
+  writeRetryDelaysMs: readonly number[];
 }
 
 export const DEFAULT_TIMING: SupervisorTiming = {
   launchGraceMs: 3_000,
   recheckMinMs: 2_000,
   recoveryBackoffMs: 1_000,
+  writeRetryDelaysMs: WRITE_RETRY_DELAYS_MS,
 };
 
 export interface SupervisorDeps {
@@ -130,6 +133,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       () => this.snapshot(),
       deps.registryWriter,
       (error) => this.effects.onBackgroundWriteFailure(error),
+      this.timing.writeRetryDelaysMs,
     );
     this.effects = new EffectRunner({
       supervisor: this,
