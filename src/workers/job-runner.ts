@@ -78,7 +78,7 @@ export class JobRunner {
     const { spec } = this;
     this.post({ type: 'ready', jobId: spec.jobId });
     this.store = OutputStore.open(spec.outputPath, { maxOutputSize: spec.maxOutputSize });
-    this.ingest = new StreamIngest(this.store);
+    this.ingest = new StreamIngest(this.store, { maxLineBytes: spec.maxLineBytes });
     const args =
       spec.mode === 'run'
         ? [...spec.runtime.globalArgs, ...spec.runArgs]
@@ -238,6 +238,7 @@ export class JobRunner {
       firstOutputAt: this.firstOutputAt,
       lastOutputAt: this.lastOutputAt,
       lines: this.ingest?.lines ?? 0,
+      linesCut: this.ingest?.linesCut ?? 0,
       events: this.ingest?.events ?? 0,
       truncated: store?.truncated ?? false,
       activityState: activityOf(this.lastOutputAt, this.metrics, this.clock.now()),
