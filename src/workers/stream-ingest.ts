@@ -48,7 +48,11 @@ export class StreamIngest {
     this.splitter = new LineSplitter(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
   }
 
-  /** One chunk of stdout: its complete lines reach the file before this returns. */
+  /**
+   * One chunk of stdout: its complete lines (and a cut line's bytes so far) reach the file
+   * before this returns, and nothing of the chunk is kept: the reader may read the next chunk
+   * into the same buffer.
+   */
   push(chunk: Buffer): void {
     this.splitter.push(chunk, this.sink);
     this.store.flush();

@@ -1,9 +1,9 @@
 /**
  * Claude Code's `--output-format stream-json` stdout — one JSON object per line — taken apart
- * without copying or decoding. This is the worker's hot path, and the bytes themselves are what
- * the output file keeps, so a line is handed on as views into the chunks it arrived in: a chunk
- * is scanned once with `indexOf(0x0a)`, a line that spans chunks is a list of pieces (never
- * joined unless it must be parsed), and nothing is decoded to a string here.
+ * without decoding. This is the worker's hot path, and the bytes themselves are what the output
+ * file keeps: a chunk is scanned once with `indexOf(0x0a)`, a line within it is handed on as a
+ * view, a line that spans chunks as a list of pieces (copies of its earlier parts, never joined
+ * unless it must be parsed), and nothing is decoded to a string here.
  *
  * Which lines are parsed is the caller's choice (see stream-ingest.ts): `lineKind` looks only at
  * a line's first and last bytes. A line longer than `maxLineBytes` is never held: its bytes are
@@ -175,7 +175,11 @@ export class LineSplitter {
     return this.pendingLength;
   }
 
-  /** Delivers what the chunk completes (and the bytes of a cut line), in order. */
+  /**
+   * Delivers what the chunk completes (and the bytes of a cut line), in order. The chunk is
+   * only borrowed: what is kept of it beyond this call is copied, so the caller may reuse its
+   * memory once the sink is done with what it was handed.
+   */
   push(chunk: Buffer, sink: LineSink): void {
     let start = 0;
     if (this.cutting) {
@@ -243,9 +247,9 @@ export class LineSplitter {
   }
 
   private keep(piece: Buffer): void {
-    // A chunk is only borrowed from the stream: copy small leftovers so a 64 KiB chunk is not
-    // pinned in memory by its last few bytes; large ones are kept as they are (no extra copy).
-    this.pending.push(piece.length < 4096 ? Buffer.from(piece) : piece);
+    // A chunk is only borrowed for the duration of `push`: the reader may read the next one
+    // into the same memory (or a 64 KiB chunk would stay pinned by its last few bytes).
+    this.pending.push(Buffer.from(piece));
     this.pendingLength += piece.length;
   }
 }

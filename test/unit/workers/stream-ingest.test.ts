@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { streamFixture as fixture } from '../../fixtures/streams.js';
+import { prng, streamAroundLimit, streamFixture as fixture } from '../../fixtures/streams.js';
 import { REPORT_LIMITS } from '../../../src/workers/claude-report.js';
 import { OutputStore, truncationMarker } from '../../../src/workers/output-store.js';
 import { StreamIngest } from '../../../src/workers/stream-ingest.js';
@@ -36,6 +36,35 @@ describe('StreamIngest', () => {
       expect(ingest.report.sessionId).toMatch(/^[0-9a-f-]{36}$/);
       expect(ingest.report.model).toBeTruthy();
       expect(ingest.report.resultSubtype).toBe('success');
+    }
+  });
+
+  it('keeps nothing of a chunk after push: a reader may reuse one buffer for every read', () => {
+    const streams = [
+      fixture('tool-use.jsonl'),
+      streamAroundLimit(prng(42), 4096, { lines: 40, longFactor: 12 }),
+    ];
+    // Lines of up to ~50 KB: cut at a 4 KiB limit, held across chunks under a 1 MiB one.
+    const cases = streams.flatMap((stream) =>
+      [4096, 1 << 20].flatMap((maxLineBytes) =>
+        [7, 1000, 20_000, 65536].map((size) => ({ stream, maxLineBytes, size })),
+      ),
+    );
+    for (const { stream, maxLineBytes, size } of cases) {
+      const expected = ingestAll(stream, size, 0, maxLineBytes);
+      const path = join(dir, `out-${++counter}.jsonl`);
+      const store = OutputStore.open(path, { maxOutputSize: 0 });
+      const ingest = new StreamIngest(store, { maxLineBytes });
+      const reused = Buffer.alloc(size);
+      for (let i = 0; i < stream.length; i += size) {
+        const n = stream.copy(reused, 0, i, i + size);
+        ingest.push(reused.subarray(0, n));
+        reused.fill(0x58); // what a next read into the same memory would do
+      }
+      ingest.end();
+      store.close();
+      expect(readFileSync(path).equals(expected.output), `chunk ${size}, limit ${maxLineBytes}`).toBe(true);
+      expect(ingest.report).toEqual(expected.ingest.report);
     }
   });
 
