@@ -44,7 +44,8 @@ describe('applyEvent', () => {
     const huge = 'h'.repeat(2_000_000);
     const deep: Record<string, unknown> = {};
     let node = deep;
-    for (let i = 0; i < 1000; i++) node = (node.next = { s: huge }) as Record<string, unknown>;
+    const big = 'b'.repeat(10_000);
+    for (let i = 0; i < 1000; i++) node = (node.next = { s: big }) as Record<string, unknown>;
     const manyKeys = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, i]));
     applyEvent(report, { type: 'system', subtype: 'init', session_id: huge, model: huge });
     applyEvent(report, {
@@ -52,7 +53,8 @@ describe('applyEvent', () => {
       subtype: huge,
       result: '€'.repeat(1_000_000),
       session_id: '../../etc/passwd',
-      usage: { ...manyKeys, deep, list: Array.from({ length: 10_000 }, () => huge), [huge]: 1 },
+      // Unbounded, this usage alone would be ~12 MB of JSON.
+      usage: { ...manyKeys, deep, list: Array.from({ length: 100 }, () => big), [huge]: 1 },
     });
     expect(report.sessionId).toBeNull(); // not a session id: never passed to --resume
     expect(report.model!.length).toBeLessThanOrEqual(REPORT_LIMITS.shortChars);
