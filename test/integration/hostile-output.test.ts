@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDirective } from '../../src/mock-api/index.js';
+import type { JobStatus } from '../../src/index.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
 import { requireRuntime, skipNote } from './helpers/runtime.js';
 import { startStack, type Stack } from './helpers/stack.js';
@@ -36,6 +37,8 @@ const MARKER_BYTES = 120; // the truncation marker line is ~95 bytes
 const RSS_BOUND = 256 * MiB;
 /** status() as a caller on the host's event loop sees it: p99 of the samples. */
 const STATUS_P99_MS = 5;
+/** A job's status (its report, tail and error bounded): characters of JSON. */
+const STATUS_BOUND = 12 * 1024;
 /** registry.json holds every job's bounded report and tail: this small with 5 jobs. */
 const REGISTRY_BOUND = 64 * 1024;
 
@@ -146,6 +149,13 @@ describe.skipIf(!env.available)(
         }
       })();
 
+      // Every status the host emits while under attack stays small (the report is bounded).
+      let largestStatus = 0;
+      const onProgress = (status: JobStatus) => {
+        largestStatus = Math.max(largestStatus, JSON.stringify(status).length);
+      };
+      sup.on('job:progress', onProgress);
+
       const attackStarted = performance.now();
       const sessions = sup.sessions();
       await Promise.all(
@@ -158,6 +168,7 @@ describe.skipIf(!env.available)(
       const attackSeconds = (performance.now() - attackStarted) / 1000;
       sampling = false;
       await sampler;
+      sup.off('job:progress', onProgress);
 
       const registryText = await readFile(registryPath, 'utf8');
       const registry = JSON.parse(registryText) as unknown;
@@ -173,6 +184,7 @@ describe.skipIf(!env.available)(
         statusMaxMs: Math.round(Math.max(...latencies) * 100) / 100,
         registryBytes: Buffer.byteLength(registryText),
         registryPeakBytes: peakRegistry,
+        largestStatusChars: largestStatus,
         outputSizes: finals.map((f) => f.outputSize),
       };
       console.log(`[hostile-output] ${JSON.stringify(figures)}`);
@@ -183,6 +195,8 @@ describe.skipIf(!env.available)(
       expect(percentile(latencies, 99)).toBeLessThan(STATUS_P99_MS);
       expect(figures.registryBytes).toBeLessThan(REGISTRY_BOUND);
       expect(peakRegistry).toBeLessThan(REGISTRY_BOUND);
+      expect(largestStatus).toBeGreaterThan(0);
+      expect(largestStatus).toBeLessThan(STATUS_BOUND);
 
       for (const final of finals) {
         const path = await findOutputFile(join(stack.dir, 'sessions'), final.jobId);
@@ -196,7 +210,7 @@ describe.skipIf(!env.available)(
           /\[claude-pod\] output truncated: maxOutputSize \(10485760 bytes\) reached; further output dropped\n$/,
         );
         // Bounded whatever was printed: the report, the tail, the error.
-        expect(JSON.stringify(final).length).toBeLessThan(12 * 1024);
+        expect(JSON.stringify(final).length).toBeLessThan(STATUS_BOUND);
       }
 
       // The huge lines were cut, never parsed: Claude was killed, there is no result to report.
