@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -329,6 +330,14 @@ describe('OutputStore', () => {
     chmodSync(old, 0o644);
     OutputStore.open(old, { maxOutputSize: 0 }).close();
     expect(statSync(old).mode & 0o777).toBe(0o600);
+  });
+
+  it('never changes the mode of what is not a regular file (a benchmark writes to /dev/null)', () => {
+    const fifo = join(dir, 'a-fifo');
+    execFileSync('mkfifo', ['-m', '0644', fifo]);
+    const store = OutputStore.open(fifo, { maxOutputSize: 0 });
+    store.close();
+    expect(statSync(fifo).mode & 0o777).toBe(0o644);
   });
 
   describe('replay after a crash', () => {
