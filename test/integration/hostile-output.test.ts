@@ -232,6 +232,7 @@ describe.skipIf(!env.available)(
       expect(findNumber(findJobRecord(registry, many!.jobId), 'linesCut')).toBe(0);
       const page = await sup.output(many!.jobId, { offset: 0, limit: 4096 });
       expect(page.content.startsWith('{"type":"system","subtype":"init"')).toBe(true);
+      expect(await stack.containersLeft()).toEqual([]);
     }, 300_000);
   },
 );
