@@ -61,6 +61,17 @@ export const configSchema = z.strictObject({
     .nonnegative()
     .default(10 * 1024 * 1024)
     .describe('Maximum output size in bytes (10MB default, 0 = unlimited)'),
+  maxLineBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(256 * 1024 * 1024)
+    .default(4 * 1024 * 1024)
+    .describe(
+      'Longest line of Claude Code output held in memory and parsed, in bytes (4 MiB default). ' +
+        'A longer line still goes to the output file as it comes (within maxOutputSize), is never ' +
+        'parsed, and is counted in the status (linesCut): host memory stays bounded whatever a job prints.',
+    ),
   notifyWebhookUrl: z
     .string()
     .default('http://localhost:18789/hooks/agent')

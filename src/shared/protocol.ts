@@ -65,6 +65,11 @@ export const progressSchema = z.object({
   firstOutputAt: z.number().nullable(),
   lastOutputAt: z.number().nullable(),
   lines: z.number(),
+  /**
+   * Lines longer than the job's maxLineBytes: written to the output as they came (within
+   * maxOutputSize) but never held or parsed. Absent from workers that predate it.
+   */
+  linesCut: z.number().optional(),
   events: z.number(),
   truncated: z.boolean(),
   activityState: z.enum(activityStates),
@@ -182,6 +187,8 @@ export const jobSpecSchema = z.object({
   /** Touched by the API proxy while bytes flow through the job's connection (idle watchdog). */
   activityFile: z.string().optional(),
   maxOutputSize: z.number(),
+  /** Longest stdout line the worker holds and parses (config `maxLineBytes`); absent: the default. */
+  maxLineBytes: z.number().int().positive().optional(),
   startupTimeoutSeconds: z.number(),
   idleTimeoutSeconds: z.number(),
   metricsIntervalMs: z.number(),

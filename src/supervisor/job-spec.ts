@@ -67,6 +67,7 @@ export function buildJobSpec(args: JobSpecArgs): JobSpec {
     ...(args.outputFd === undefined ? {} : { outputFd: args.outputFd }),
     ...(args.activityFile === undefined ? {} : { activityFile: args.activityFile }),
     maxOutputSize: config.maxOutputSize,
+    maxLineBytes: config.maxLineBytes,
     startupTimeoutSeconds: config.startupTimeout,
     idleTimeoutSeconds: config.idleTimeout,
     metricsIntervalMs: config.metricsIntervalSeconds * 1000,

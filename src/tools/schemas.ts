@@ -57,6 +57,7 @@ export const jobStatusSchema = z
     error: z.string().nullable(),
     errorCode: z.enum(ErrorCodes).nullable(),
     outputTruncated: z.boolean(),
+    linesCut: z.number().describe('Lines longer than maxLineBytes: kept in the output, never parsed'),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     endedAt: z.string().nullable(),

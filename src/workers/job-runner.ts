@@ -113,7 +113,7 @@ export class JobRunner {
         }),
     });
     try {
-      this.ingest = new StreamIngest(this.store);
+      this.ingest = new StreamIngest(this.store, { maxLineBytes: this.spec.maxLineBytes });
       this.launchedAt = this.clock.now();
       this.post({ type: 'launched', jobId: spec.jobId, at: this.launchedAt });
       this.watchdog = new OutputWatchdog(
@@ -142,7 +142,7 @@ export class JobRunner {
           msg: 'stream ended early; following again',
         });
         this.ingest.end();
-        this.ingest = new StreamIngest(this.reopenStore());
+        this.ingest = new StreamIngest(this.reopenStore(), { maxLineBytes: this.spec.maxLineBytes });
         stream = this.open('follow');
         end = await stream.done;
       }
@@ -402,6 +402,7 @@ export class JobRunner {
       lines: this.ingest?.lines ?? 0,
       events: this.ingest?.events ?? 0,
       truncated: store?.truncated ?? false,
+      linesCut: this.ingest?.linesCut ?? 0,
       activityState: activityOf(this.lastOutputAt, this.metrics, this.clock.now()),
       metrics: this.metrics,
       claude: { ...(this.ingest?.report ?? emptyClaudeReport()) },

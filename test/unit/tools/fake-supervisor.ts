@@ -25,6 +25,7 @@ export function jobStatus(overrides: Partial<JobStatus> = {}): JobStatus {
     error: null,
     errorCode: null,
     outputTruncated: false,
+    linesCut: 0,
     createdAt: '2026-01-01T00:00:00.000Z',
     startedAt: '2026-01-01T00:00:01.000Z',
     endedAt: null,
