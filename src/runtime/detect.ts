@@ -1,7 +1,7 @@
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { release } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_IMAGE } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
@@ -66,6 +66,33 @@ export async function findExecutable(name: string): Promise<string | null> {
     }
   }
   return null;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The runtime's CLI client. For docker, the client installed with the local engine wins over
+ * whichever `docker` comes first on PATH (a stray static client of another version, say):
+ * `/usr/sbin/dockerd` → `/usr/bin/docker`, `/usr/bin/dockerd` → `/usr/bin/docker`. With no local
+ * engine (a remote DOCKER_HOST), the first one on PATH.
+ */
+export async function findRuntimeClient(kind: RuntimeKind): Promise<string | null> {
+  if (kind === 'docker') {
+    const engine = await findExecutable('dockerd');
+    if (engine) {
+      for (const dir of [dirname(engine), join(dirname(dirname(engine)), 'bin')]) {
+        if (await isExecutable(join(dir, 'docker'))) return join(dir, 'docker');
+      }
+    }
+  }
+  return findExecutable(kind);
 }
 
 const lastLine = (text: string): string =>
@@ -255,7 +282,7 @@ export async function detectRuntime(opts: DetectOptions): Promise<DetectedRuntim
   const problems: string[] = [];
   const notes: string[] = [];
   for (const kind of order) {
-    const command = await findExecutable(kind);
+    const command = await findRuntimeClient(kind);
     if (!command) {
       problems.push(`${kind}: not installed`);
       continue;

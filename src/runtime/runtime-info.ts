@@ -27,5 +27,6 @@ export function toRuntimeSpec(info: RuntimeInfo): RuntimeSpec {
     command: info.command,
     globalArgs: [...info.globalArgs],
     ...(info.env ? { env: { ...info.env } } : {}),
+    ...(info.rootless ? { rootless: true } : {}),
   };
 }

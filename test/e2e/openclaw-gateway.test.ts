@@ -173,7 +173,7 @@ describe.skipIf(!runtime.available)(
       // A failed test can leave a job running (a stopped gateway detaches, it does not kill):
       // remove this run's containers and its model-API proxy daemon.
       if (sessionsDir && runtime.available) {
-        await reapByLabel(runtime.spec, `${LABEL_OWNER}=${ownerIdFor(sessionsDir)}`);
+        await reapByLabel(runtime.engine, `${LABEL_OWNER}=${ownerIdFor(sessionsDir)}`);
         const proxy = await readPidFile(proxyPaths(join(sessionsDir, '.proxy')).pidFile).catch(() => null);
         if (proxy && isAlive(proxy.pid)) process.kill(proxy.pid, 'SIGTERM');
       }
