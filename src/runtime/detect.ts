@@ -7,7 +7,7 @@ import { DEFAULT_IMAGE } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import { cacheDir } from '../shared/paths.js';
 import { DEFAULT_ULIMITS } from './run-args.js';
-import type { CgroupVersion, RuntimeInfo, RuntimeKind } from './runtime-info.js';
+import type { CgroupVersion, LimitSupport, RuntimeInfo, RuntimeKind } from './runtime-info.js';
 
 /** The base image `claude-pod setup` imports when no registry is reachable. */
 export const BASE_IMAGE = 'localhost/claude-pod-base:bookworm';
@@ -115,6 +115,7 @@ interface EngineFacts {
   logDriver: string | null;
   kernel: string;
   defaultOci: string | null;
+  limits: LimitSupport;
 }
 
 async function podmanFacts(command: string, globalArgs: string[] = []): Promise<EngineFacts | string> {
@@ -128,6 +129,7 @@ async function podmanFacts(command: string, globalArgs: string[] = []): Promise<
         kernel?: string;
         ociRuntime?: { name?: string };
         security?: { rootless?: boolean };
+        cgroupControllers?: string[] | null;
       };
       version?: { Version?: string };
     };
@@ -138,6 +140,7 @@ async function podmanFacts(command: string, globalArgs: string[] = []): Promise<
       logDriver: info.host?.logDriver || null,
       kernel: info.host?.kernel || release(),
       defaultOci: info.host?.ociRuntime?.name || null,
+      limits: controllerLimits(info.host?.cgroupControllers ?? []),
     };
   } catch (error) {
     return `podman info printed no JSON: ${(error as Error).message}`;
@@ -154,6 +157,9 @@ async function dockerFacts(command: string): Promise<EngineFacts | string> {
     DefaultRuntime?: string;
     SecurityOptions?: string[];
     ServerErrors?: string[];
+    MemoryLimit?: boolean;
+    CpuCfsQuota?: boolean;
+    PidsLimit?: boolean;
   } = {};
   try {
     info = JSON.parse(lastLine(r.stdout) || '{}') as typeof info;
@@ -175,7 +181,18 @@ async function dockerFacts(command: string): Promise<EngineFacts | string> {
     logDriver: info.LoggingDriver || null,
     kernel: info.KernelVersion || release(),
     defaultOci: info.DefaultRuntime || null,
+    limits: {
+      memory: info.MemoryLimit === true,
+      cpu: info.CpuCfsQuota === true,
+      pids: info.PidsLimit === true,
+    },
   };
+}
+
+/** podman's cgroup controllers (rootless on cgroups v1: none, so no limit is enforced). */
+function controllerLimits(controllers: string[]): LimitSupport {
+  const has = new Set(controllers);
+  return { memory: has.has('memory'), cpu: has.has('cpu'), pids: has.has('pids') };
 }
 
 // ---- the OCI runtime probe and its cache ----
@@ -309,6 +326,7 @@ export async function detectRuntime(opts: DetectOptions): Promise<DetectedRuntim
       logDriver: facts.logDriver,
       globalArgs: kind === 'podman' && ociRuntime ? ['--runtime', ociRuntime] : [],
       kernel: facts.kernel,
+      limits: facts.limits,
       ociProbed,
       notes,
     };

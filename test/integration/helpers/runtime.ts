@@ -30,6 +30,11 @@ export function selectedEngine(): TestEngine {
   );
 }
 
+/** The config key that points a supervisor at the engine under test. */
+export const testRuntimeConfig = (): { runtime: 'podman' | 'docker' } => ({
+  runtime: selectedEngine() === 'docker' ? 'docker' : 'podman',
+});
+
 export interface RuntimeFacts {
   /** Memory, CPU and PID limits are enforced (not: rootless on cgroups v1). */
   limits: boolean;
