@@ -90,7 +90,13 @@ async function docker() {
   const code = run(process.execPath, vitestArgs(report), {
     env: { ...process.env, CLAUDE_POD_TEST_ENGINE: 'docker' },
   });
-  return { engine: 'docker', setupSeconds, testSeconds: (Date.now() - t1) / 1000, code, counts: counts(report) };
+  return {
+    engine: 'docker',
+    setupSeconds,
+    testSeconds: (Date.now() - t1) / 1000,
+    code,
+    counts: counts(report),
+  };
 }
 
 async function podmanRootless() {
@@ -108,10 +114,21 @@ async function podmanRootless() {
   const env = rootless.userEnvironment(user, runtimeDir, {
     // The checkout is root's: caches (the OCI probe's) go to the user's home.
     CLAUDE_POD_CACHE_DIR: join(user.home, '.cache', 'claude-pod'),
+    CLAUDE_POD_TEST_ENGINE: 'podman-rootless',
     ...(process.env.CI ? { CI: process.env.CI } : {}),
   });
-  log(`user ${user.name} (uid ${user.uid}), runtime dir ${runtimeDir}${ids.length ? `, added ${ids.join(', ')}` : ''}`);
-  const asUser = (args) => ['-u', user.name, '--', 'env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...args];
+  log(
+    `user ${user.name} (uid ${user.uid}), runtime dir ${runtimeDir}${ids.length ? `, added ${ids.join(', ')}` : ''}`,
+  );
+  const asUser = (args) => [
+    '-u',
+    user.name,
+    '--',
+    'env',
+    '-i',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...args,
+  ];
   // The user's own podman first (storage on overlay before any image lands in it) ...
   const prepare =
     `import('${join(root, 'dist', 'setup', 'rootless-podman.js')}')` +
@@ -125,7 +142,11 @@ async function podmanRootless() {
     rootless.asUser(user, env, 'podman'),
     process.env.CLAUDE_POD_TEST_IMAGE ?? DEFAULT_IMAGE,
   );
-  log(copied.copied ? `image copied into ${user.name}'s store in ${seconds(copied.seconds * 1000)}` : 'image current');
+  log(
+    copied.copied
+      ? `image copied into ${user.name}'s store in ${seconds(copied.seconds * 1000)}`
+      : 'image current',
+  );
   // ... and setup as the user: everything it needs is there, so it only checks (and probes the OCI runtime).
   if (run('runuser', asUser([process.execPath, 'dist/cli/main.js', 'setup'])) !== 0) {
     return { engine: 'podman-rootless', error: `claude-pod setup as ${user.name} failed` };
@@ -136,9 +157,7 @@ async function podmanRootless() {
   const report = join(results, 'vitest-podman-rootless.json');
   rmSync(report, { force: true });
   const t1 = Date.now();
-  const code = run('runuser', asUser([process.execPath, ...vitestArgs(report)]), {
-    env: { ...process.env, CLAUDE_POD_TEST_ENGINE: 'podman-rootless' },
-  });
+  const code = run('runuser', asUser([process.execPath, ...vitestArgs(report)]));
   return {
     engine: 'podman-rootless',
     setupSeconds,

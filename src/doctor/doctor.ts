@@ -64,7 +64,10 @@ function runtimeChecks(rt: DetectedRuntime): Check[] {
       id: 'log-driver',
       label: 'log driver',
       status: 'info',
-      value: rt.kind === 'podman' ? `${rt.logDriver ?? 'unknown'} (jobs use k8s-file)` : `${rt.logDriver ?? 'unknown'}`,
+      value:
+        rt.kind === 'podman'
+          ? `${rt.logDriver ?? 'unknown'} (jobs use k8s-file)`
+          : `${rt.logDriver ?? 'unknown'}`,
     },
   );
   checks.push(limitsCheck(rt));
@@ -78,7 +81,12 @@ function runtimeChecks(rt: DetectedRuntime): Check[] {
 function limitsCheck(rt: DetectedRuntime): Check {
   const missing = unenforcedLimits(rt);
   if (missing.length === 0) {
-    return { id: 'limits', label: 'resource limits', status: 'ok', value: 'memory, CPU and PID limits supported' };
+    return {
+      id: 'limits',
+      label: 'resource limits',
+      status: 'ok',
+      value: 'memory, CPU and PID limits supported',
+    };
   }
   return {
     id: 'limits',
@@ -96,11 +104,16 @@ async function imageChecks(
   config: ResolvedConfig,
 ): Promise<{ checks: Check[]; present: boolean }> {
   const found = await imageContextHash(clientOf(rt), config.image);
-  const fix = rt.kind === 'docker' ? `${SETUP_FIX} with "runtime": "docker" (builds with podman, copies it in)` : SETUP_FIX;
+  const fix =
+    rt.kind === 'docker'
+      ? `${SETUP_FIX} with "runtime": "docker" (builds with podman, copies it in)`
+      : SETUP_FIX;
   if (!found) {
     return {
       present: false,
-      checks: [{ id: 'image', label: 'agent image', status: 'fail', value: `${config.image} not found`, fix }],
+      checks: [
+        { id: 'image', label: 'agent image', status: 'fail', value: `${config.image} not found`, fix },
+      ],
     };
   }
   const checks: Check[] = [
@@ -111,7 +124,12 @@ async function imageChecks(
     const current = (await currentContextHashes().catch(() => new Map<string, string>())).has(found.hash);
     checks.push(
       current
-        ? { id: 'image-current', label: 'image up to date', status: 'ok', value: `yes (${found.hash.slice(0, 12)})` }
+        ? {
+            id: 'image-current',
+            label: 'image up to date',
+            status: 'ok',
+            value: `yes (${found.hash.slice(0, 12)})`,
+          }
         : {
             id: 'image-current',
             label: 'image up to date',
@@ -133,7 +151,9 @@ function limitCheck(
 ): Check {
   if (verdict.enforced)
     return { id, label, status: 'ok', value: `enforced: ${verdict.measured} (configured ${expected})` };
-  const why = unenforcedLimits(rt).length ? whyUnenforced(rt) : 'the container did not get the configured limit';
+  const why = unenforcedLimits(rt).length
+    ? whyUnenforced(rt)
+    : 'the container did not get the configured limit';
   return {
     id,
     label,
@@ -252,7 +272,12 @@ function workspaceOwnerCheck(rt: DetectedRuntime, written: { uid: number } | nul
   const me = process.getuid?.() ?? -1;
   if (rt.rootless) {
     return written.uid === me
-      ? { id: 'workspace-owner', label, status: 'ok', value: `belong to you (${userInfo().username}, uid ${me})` }
+      ? {
+          id: 'workspace-owner',
+          label,
+          status: 'ok',
+          value: `belong to you (${userInfo().username}, uid ${me})`,
+        }
       : {
           id: 'workspace-owner',
           label,
@@ -261,7 +286,12 @@ function workspaceOwnerCheck(rt: DetectedRuntime, written: { uid: number } | nul
           fix: 'podman 4.3+ is needed for --userns=keep-id:uid=…,gid=…',
         };
   }
-  return { id: 'workspace-owner', label, status: 'info', value: `belong to uid ${written.uid} on the host (rootful)` };
+  return {
+    id: 'workspace-owner',
+    label,
+    status: 'info',
+    value: `belong to uid ${written.uid} on the host (rootful)`,
+  };
 }
 
 /**

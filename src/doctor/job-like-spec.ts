@@ -36,7 +36,11 @@ export interface JobLikeOptions {
 export async function jobLikeSpec(o: JobLikeOptions): Promise<ContainerSpec> {
   const workspaceDir = join(o.dir, 'workspace');
   const claudeDir = join(o.dir, 'claude');
-  const api: ApiAccess = o.api ?? { socketDir: join(o.dir, 'proxy'), token: 'probe-token-not-a-secret', kind: 'api-key' };
+  const api: ApiAccess = o.api ?? {
+    socketDir: join(o.dir, 'proxy'),
+    token: 'probe-token-not-a-secret',
+    kind: 'api-key',
+  };
   await Promise.all([workspaceDir, claudeDir, api.socketDir].map((d) => mkdir(d, { recursive: true })));
   // As the supervisor does (prepareSessionDirs): a rootful engine's container user gets its folders.
   if (process.getuid?.() === 0 && o.runtime.rootless !== true) {

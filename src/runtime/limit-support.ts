@@ -44,6 +44,13 @@ export function assertLimitsEnforced(runtime: RuntimeInfo): void {
     ErrorCodes.LIMITS_NOT_ENFORCED,
     `requireLimits is set, but this runtime would not enforce the ${list} limit${missing.length > 1 ? 's' : ''} ` +
       `(${whyUnenforced(runtime)}); the job was not started. Fix: ${LIMITS_FIX}; or set requireLimits to false.`,
-    { details: { missing, runtime: runtime.kind, rootless: runtime.rootless, cgroupVersion: runtime.cgroupVersion } },
+    {
+      details: {
+        missing,
+        runtime: runtime.kind,
+        rootless: runtime.rootless,
+        cgroupVersion: runtime.cgroupVersion,
+      },
+    },
   );
 }

@@ -23,7 +23,10 @@ export interface AgentImageOptions {
 }
 
 /** The client of a detected runtime, as the image helpers take it. */
-export const clientOf = (info: RuntimeInfo): ClientCommand => ({ command: info.command, args: [...info.globalArgs] });
+export const clientOf = (info: RuntimeInfo): ClientCommand => ({
+  command: info.command,
+  args: [...info.globalArgs],
+});
 
 /**
  * The context hashes this checkout would build, one per base image it may build on (pulled
@@ -76,7 +79,9 @@ export async function ensureAgentImage(
   if (existing && !opts.force) {
     const builtOn = (await currentContextHashes()).get(existing.hash);
     if (builtOn) {
-      progress.line(`agent image: ${opts.image} is current (${CONTEXT_HASH_LABEL}=${existing.hash.slice(0, 12)}, base ${builtOn})`);
+      progress.line(
+        `agent image: ${opts.image} is current (${CONTEXT_HASH_LABEL}=${existing.hash.slice(0, 12)}, base ${builtOn})`,
+      );
       return;
     }
   }

@@ -42,7 +42,9 @@ const hasSystemd = (): boolean => existsSync('/run/systemd/system');
  * a systemd host, else dockerd itself, detached, logging to the cache folder. A DOCKER_HOST
  * elsewhere is only checked, never installed or started.
  */
-export async function ensureDockerEngine(config: Pick<ResolvedConfig, 'network'>): Promise<{ detail: string }> {
+export async function ensureDockerEngine(
+  config: Pick<ResolvedConfig, 'network'>,
+): Promise<{ detail: string }> {
   const done: string[] = [];
   if (!process.env.DOCKER_HOST && !(await findExecutable('dockerd'))) {
     const apt = await canInstallWithApt();
@@ -58,7 +60,10 @@ export async function ensureDockerEngine(config: Pick<ResolvedConfig, 'network'>
   }
   const client = await findRuntimeClient('docker');
   if (!client) {
-    throw new ClaudePodError(ErrorCodes.RUNTIME_MISSING, 'No docker client found. Fix: `apt-get install -y docker.io`.');
+    throw new ClaudePodError(
+      ErrorCodes.RUNTIME_MISSING,
+      'No docker client found. Fix: `apt-get install -y docker.io`.',
+    );
   }
   if (await engineAnswers(client)) return { detail: [...done, `engine answers (${client})`].join('; ') };
   if (process.env.DOCKER_HOST) {
@@ -78,7 +83,9 @@ export async function ensureDockerEngine(config: Pick<ResolvedConfig, 'network'>
     await execa('systemctl', ['start', 'docker'], { reject: false, stdin: 'ignore', timeout: 60_000 });
     done.push('started docker.service');
   } else {
-    done.push(`started dockerd ${dockerdArgs(config).join(' ')} (no systemd; log ${await startDockerd(config)})`);
+    done.push(
+      `started dockerd ${dockerdArgs(config).join(' ')} (no systemd; log ${await startDockerd(config)})`,
+    );
   }
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (!(await engineAnswers(client))) {

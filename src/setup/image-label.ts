@@ -19,7 +19,14 @@ export async function imageContextHash(
 ): Promise<{ id: string; hash: string } | null> {
   const r = await execa(
     client.command,
-    [...client.args, 'image', 'inspect', '--format', `{{.Id}} {{index .Config.Labels "${CONTEXT_HASH_LABEL}"}}`, image],
+    [
+      ...client.args,
+      'image',
+      'inspect',
+      '--format',
+      `{{.Id}} {{index .Config.Labels "${CONTEXT_HASH_LABEL}"}}`,
+      image,
+    ],
     { reject: false, stdin: 'ignore', ...(client.env ? { env: client.env } : {}) },
   );
   if (r.exitCode !== 0) return null;

@@ -3,7 +3,8 @@ import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import { tail } from './exec-checked.js';
 import { imageContextHash, type ClientCommand } from './image-label.js';
 
-export type TransferResult = { copied: false; hash: string } | { copied: true; hash: string; seconds: number };
+export type TransferResult =
+  { copied: false; hash: string } | { copied: true; hash: string; seconds: number };
 
 /**
  * Copies `image` from one engine's store into another's (`save | load`, streamed: no tarball on
@@ -11,12 +12,20 @@ export type TransferResult = { copied: false; hash: string } | { copied: true; h
  * matches): images are built once, with podman, and copied into Docker Engine or a rootless
  * user's store. A warm run costs two `image inspect` calls.
  */
-export async function copyImage(from: ClientCommand, to: ClientCommand, image: string): Promise<TransferResult> {
+export async function copyImage(
+  from: ClientCommand,
+  to: ClientCommand,
+  image: string,
+): Promise<TransferResult> {
   const source = await imageContextHash(from, image);
   if (!source) {
-    throw new ClaudePodError(ErrorCodes.IMAGE_NOT_FOUND, `Container image not found: ${image} (nothing to copy)`, {
-      details: { image },
-    });
+    throw new ClaudePodError(
+      ErrorCodes.IMAGE_NOT_FOUND,
+      `Container image not found: ${image} (nothing to copy)`,
+      {
+        details: { image },
+      },
+    );
   }
   const present = await imageContextHash(to, image);
   if (present && source.hash && present.hash === source.hash) return { copied: false, hash: source.hash };
@@ -50,15 +59,16 @@ function pipe(a: ClientCommand, aArgs: string[], b: ClientCommand, bArgs: string
       child.on('error', (error) => resolve({ what, code: null, stderr: error.message }));
       child.on('close', (code) => resolve({ what, code, stderr }));
     });
-  return Promise.all([ended(producer, `${a.command} ${aArgs.join(' ')}`), ended(consumer, `${b.command} ${bArgs.join(' ')}`)]).then(
-    (results) => {
-      const failed = results.find((r) => r.code !== 0);
-      if (failed) {
-        throw new ClaudePodError(
-          ErrorCodes.SETUP_FAILED,
-          `\`${failed.what}\` failed (exit ${failed.code ?? 'none'}): ${tail(failed.stderr, 5)}`,
-        );
-      }
-    },
-  );
+  return Promise.all([
+    ended(producer, `${a.command} ${aArgs.join(' ')}`),
+    ended(consumer, `${b.command} ${bArgs.join(' ')}`),
+  ]).then((results) => {
+    const failed = results.find((r) => r.code !== 0);
+    if (failed) {
+      throw new ClaudePodError(
+        ErrorCodes.SETUP_FAILED,
+        `\`${failed.what}\` failed (exit ${failed.code ?? 'none'}): ${tail(failed.stderr, 5)}`,
+      );
+    }
+  });
 }

@@ -49,7 +49,10 @@ export async function aptInstall(packages: string[]): Promise<void> {
  */
 export async function ensurePodmanInstalled(progress: Progress): Promise<void> {
   await progress.step('podman', async () => {
-    if ((await findExecutable('podman')) && ((await findExecutable('runc')) || (await findExecutable('crun')))) {
+    if (
+      (await findExecutable('podman')) &&
+      ((await findExecutable('runc')) || (await findExecutable('crun')))
+    ) {
       return { detail: 'installed' };
     }
     const apt = await canInstallWithApt();

@@ -46,7 +46,11 @@ interface StoreInfo {
 }
 
 async function storeInfo(podman: string): Promise<StoreInfo> {
-  const r = await execa(podman, ['info', '--format', 'json'], { reject: false, stdin: 'ignore', timeout: 60_000 });
+  const r = await execa(podman, ['info', '--format', 'json'], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+  });
   if (r.exitCode !== 0) {
     throw new ClaudePodError(
       ErrorCodes.SETUP_FAILED,
@@ -124,7 +128,9 @@ export async function prepareRootlessPodman(podman: string): Promise<{ detail: s
   if (store.driver === 'overlay') return { detail: `${user.name}: subuids ok, storage overlay`, notes };
   const conf = userStorageConf();
   if (existsSync(conf)) {
-    notes.push(`${conf} sets storage driver "${store.driver}"; overlay would need far less disk (left as it is)`);
+    notes.push(
+      `${conf} sets storage driver "${store.driver}"; overlay would need far less disk (left as it is)`,
+    );
     return { detail: `${user.name}: subuids ok, storage ${store.driver} (from ${conf})`, notes };
   }
   if (store.images + store.containers + store.volumes > 0) {

@@ -30,7 +30,11 @@ export async function lookupUser(name: string): Promise<UserAccount | null> {
 export async function ensureUser(name: string): Promise<UserAccount> {
   const existing = await lookupUser(name);
   if (existing) return existing;
-  await execChecked('useradd', ['--create-home', '--shell', '/bin/bash', '--user-group', name], 'run as root');
+  await execChecked(
+    'useradd',
+    ['--create-home', '--shell', '/bin/bash', '--user-group', name],
+    'run as root',
+  );
   const created = await lookupUser(name);
   if (!created) throw new ClaudePodError(ErrorCodes.SETUP_FAILED, `useradd ${name} left no passwd entry`);
   return created;
@@ -55,9 +59,16 @@ export async function ensureSubordinateIds(user: UserAccount): Promise<string[]>
     ['/etc/subgid', '--add-subgids'],
   ] as const) {
     const text = await readFile(file, 'utf8').catch(() => '');
-    if (subordinateRanges(text, { name: user.name, uid: user.uid }).some((r) => r.count >= MIN_SUBORDINATE_IDS)) continue;
+    if (
+      subordinateRanges(text, { name: user.name, uid: user.uid }).some((r) => r.count >= MIN_SUBORDINATE_IDS)
+    )
+      continue;
     const start = nextFreeId(text);
-    await execChecked('usermod', [flag, `${start}-${start + MIN_SUBORDINATE_IDS - 1}`, user.name], 'run as root');
+    await execChecked(
+      'usermod',
+      [flag, `${start}-${start + MIN_SUBORDINATE_IDS - 1}`, user.name],
+      'run as root',
+    );
     done.push(`${file}: ${start}+${MIN_SUBORDINATE_IDS}`);
   }
   return done;

@@ -1,4 +1,4 @@
-import { detectRuntime, type DetectedRuntime } from '../runtime/detect.js';
+import { detectRuntime, findExecutable, type DetectedRuntime } from '../runtime/detect.js';
 import type { RuntimeKind } from '../runtime/runtime-info.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { clientOf, ensureAgentImage } from './agent-image.js';
@@ -48,11 +48,13 @@ export async function runSetup(opts: SetupOptions): Promise<SetupResult> {
         detail: `${rt.kind} ${rt.version}${oci}, ${rt.rootless ? 'rootless' : 'rootful'}, cgroups ${rt.cgroupVersion}`,
       };
     });
-  let { rt: builder } = await detect('podman', false);
-  if (rootless && builder.kind === 'podman') {
-    const prepared = await progress.step('rootless podman', () => prepareRootlessPodman(builder.command));
+  const podman = await findExecutable('podman');
+  if (rootless && podman) {
+    // Before anything runs a container: storage is only switched to overlay while still empty.
+    const prepared = await progress.step('rootless podman', () => prepareRootlessPodman(podman));
     for (const note of prepared.notes) progress.line(`note: ${note}`);
   }
+  let { rt: builder } = await detect('podman', false);
   for (const note of builder.notes) progress.line(`note: ${note}`);
   let baseReady: Promise<string> | null = null;
   const base = () => (baseReady ??= ensureBaseImage(builder, progress));

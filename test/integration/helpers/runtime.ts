@@ -22,7 +22,7 @@ export const isCI = (): boolean => /^(1|true|yes)$/i.test(process.env.CI ?? '');
 export type TestEngine = 'podman' | 'podman-rootful' | 'podman-rootless' | 'docker';
 
 export function selectedEngine(): TestEngine {
-  const raw = process.env.CLAUDE_POD_TEST_ENGINE ?? 'podman';
+  const raw = process.env.CLAUDE_POD_TEST_ENGINE || 'podman';
   if (raw === 'podman' || raw === 'podman-rootful' || raw === 'podman-rootless' || raw === 'docker')
     return raw;
   throw new Error(
