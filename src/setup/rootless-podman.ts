@@ -26,6 +26,17 @@ export function subordinateRanges(file: string, user: { name: string; uid: numbe
   return ranges;
 }
 
+/** The first id after every range already handed out in `file` (at least 100000). */
+export function nextFreeId(file: string): number {
+  let next = 100_000;
+  for (const line of file.split('\n')) {
+    const [, start, count] = line.trim().split(':');
+    const end = Number(start) + Number(count);
+    if (Number.isInteger(end) && end > next) next = end;
+  }
+  return next;
+}
+
 /** Where podman reads this user's storage config. */
 export function userStorageConf(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CONTAINERS_STORAGE_CONF) return env.CONTAINERS_STORAGE_CONF;
@@ -83,11 +94,12 @@ export async function rootlessNeedsFromRoot(
     ['/etc/subuid', '--add-subuids'],
     ['/etc/subgid', '--add-subgids'],
   ] as const) {
-    const ranges = subordinateRanges(await read(file).catch(() => ''), user);
-    if (!ranges.some((r) => r.count >= MIN_SUBORDINATE_IDS)) {
+    const text = await read(file).catch(() => '');
+    if (!subordinateRanges(text, user).some((r) => r.count >= MIN_SUBORDINATE_IDS)) {
+      const start = nextFreeId(text);
       needs.push(
         `give ${user.name} ${MIN_SUBORDINATE_IDS} subordinate ids in ${file}: ` +
-          `\`usermod ${flag} 100000-${100000 + MIN_SUBORDINATE_IDS - 1} ${user.name}\` (pick a free range)`,
+          `\`usermod ${flag} ${start}-${start + MIN_SUBORDINATE_IDS - 1} ${user.name}\``,
       );
     }
   }

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import { execChecked } from './exec-checked.js';
 import type { ClientCommand } from './image-label.js';
-import { MIN_SUBORDINATE_IDS, subordinateRanges } from './rootless-podman.js';
+import { MIN_SUBORDINATE_IDS, nextFreeId, subordinateRanges } from './rootless-podman.js';
 
 export interface UserAccount {
   name: string;
@@ -38,17 +38,6 @@ export async function ensureUser(name: string): Promise<UserAccount> {
   const created = await lookupUser(name);
   if (!created) throw new ClaudePodError(ErrorCodes.SETUP_FAILED, `useradd ${name} left no passwd entry`);
   return created;
-}
-
-/** The first id after every range already handed out in `file` (at least 100000). */
-export function nextFreeId(file: string): number {
-  let next = 100_000;
-  for (const line of file.split('\n')) {
-    const [, start, count] = line.trim().split(':');
-    const end = Number(start) + Number(count);
-    if (Number.isInteger(end) && end > next) next = end;
-  }
-  return next;
 }
 
 /** 65536 subordinate uids and gids for the user, unless it has them (useradd usually adds them). */

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { dockerdArgs } from '../../../src/setup/docker-engine.js';
 import {
+  nextFreeId,
   rootlessNeedsFromRoot,
   subordinateRanges,
   userStorageConf,
 } from '../../../src/setup/rootless-podman.js';
-import { nextFreeId } from '../../../src/setup/rootless-user.js';
 
 const user = { name: 'alice', uid: 1001 };
 
@@ -23,11 +23,12 @@ describe('subordinateRanges', () => {
 describe('rootlessNeedsFromRoot', () => {
   it('asks root for subuids and subgids the user lacks, with the command to run', async () => {
     const needs = await rootlessNeedsFromRoot(user, async (path) =>
-      path === '/etc/subuid' ? 'alice:100000:65536\n' : 'alice:100000:1000\n',
+      path === '/etc/subuid' ? 'alice:100000:65536\n' : 'bob:100000:65536\nalice:165536:1000\n',
     );
     expect(needs).toHaveLength(1);
     expect(needs[0]).toContain('/etc/subgid');
-    expect(needs[0]).toContain('usermod --add-subgids 100000-165535 alice');
+    // A range after every one already handed out.
+    expect(needs[0]).toContain('usermod --add-subgids 166536-232071 alice');
   });
 
   it('asks for nothing when both files grant 65536 ids', async () => {
