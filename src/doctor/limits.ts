@@ -25,6 +25,8 @@ export const PROBE_SCRIPT = [
   '  echo "pids=$(cat $cg/pids/pids.max 2>/dev/null)"',
   'fi',
   'echo "uid=$(id -u)"',
+  // Who a file written to the workspace belongs to on the host (doctor stats it afterwards).
+  'touch /workspace/.claude-pod-probe 2>/dev/null; echo "wrote=$?"',
   'echo "node=$(node --version 2>&1 | head -n1)"',
   'echo "claude=$(claude --version 2>&1 | head -n1)"',
   'sleep 1', // long enough for the doctor to find the probe's cgroup

@@ -14,7 +14,8 @@ export const DEFAULT_ULIMITS = ['nofile=4096:4096', 'nproc=4096:4096'];
  * own environment), and the prompt goes to the container's stdin (`--interactive`).
  */
 export function buildRunArgs(kind: RuntimeKind, o: ContainerSpec): string[] {
-  const args = ['run', '--name', o.name, '--sig-proxy=false', '--init'];
+  // `--pull=never`: the image is checked before a job starts; a job never waits on a registry.
+  const args = ['run', '--name', o.name, '--sig-proxy=false', '--init', '--pull=never'];
   if (o.stdin !== undefined) args.push('--interactive');
   for (const [key, value] of Object.entries(o.labels)) args.push('--label', `${key}=${value}`);
   args.push(
@@ -40,6 +41,7 @@ export function buildRunArgs(kind: RuntimeKind, o: ContainerSpec): string[] {
     '--workdir',
     o.workdir,
   );
+  if (o.userns) args.push(`--userns=${o.userns}`);
   if (o.apparmorProfile) args.push('--security-opt', `apparmor=${o.apparmorProfile}`);
   for (const ulimit of o.ulimits ?? DEFAULT_ULIMITS) args.push('--ulimit', ulimit);
   if (kind === 'podman') {

@@ -114,6 +114,13 @@ export const configSchema = z.strictObject({
     .nonnegative()
     .default(5)
     .describe('Seconds between SIGINT to Claude Code and killing the container on cancel'),
+  requireLimits: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Refuse to start a job (LIMITS_NOT_ENFORCED) where the runtime would not enforce the memory, CPU and ' +
+        'PID limits, e.g. rootless podman on cgroups v1',
+    ),
   metricsIntervalSeconds: z
     .number()
     .positive()

@@ -131,6 +131,8 @@ export const runtimeSpecSchema = z.object({
   env: z.record(z.string(), z.string()).optional(),
   /** The engine runs elsewhere: no cgroup files or pids to read on this host. */
   remote: z.boolean().optional(),
+  /** The engine runs as an unprivileged user (rootless podman): container uids are that user's subuids. */
+  rootless: z.boolean().optional(),
 });
 export type RuntimeSpec = z.infer<typeof runtimeSpecSchema>;
 
@@ -154,6 +156,11 @@ export const containerSpecSchema = z.object({
   apparmorProfile: z.string(),
   /** `uid:gid` inside the container; never root. */
   user: z.string(),
+  /**
+   * The user namespace (`--userns`), e.g. `keep-id:uid=1000,gid=1000` on rootless podman, so
+   * the container user is the host user and what it writes to mounts belongs to that user.
+   */
+  userns: z.string().optional(),
   mounts: z.array(mountSchema),
   /** Plain environment: may appear in an engine's argv or API calls (never a secret). */
   env: z.record(z.string(), z.string()),

@@ -1,6 +1,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { createEngine } from '../runtime/create-engine.js';
 import { detectRuntime } from '../runtime/detect.js';
+import { assertLimitsEnforced } from '../runtime/limit-support.js';
 import type { ContainerEngine } from '../runtime/engine.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
@@ -153,6 +154,7 @@ export async function openOwner(
       pool,
       containerUid,
       logger,
+      ...(config.requireLimits ? { preflight: () => assertLimitsEnforced(runtime) } : {}),
       ...(options.registryWriter ? { registryWriter: options.registryWriter } : {}),
       ...(options.timing ? { timing: options.timing } : {}),
       onClose: async () => {

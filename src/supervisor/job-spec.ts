@@ -1,4 +1,5 @@
 import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, LABEL_SESSION } from '../runtime/labels.js';
+import { containerUserNamespace } from '../runtime/user-namespace.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import type { ContainerSpec, JobSpec, Mount, RuntimeSpec } from '../shared/protocol.js';
 import type { ApiAccess } from './api-gate.js';
@@ -98,6 +99,8 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
     ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`,
     CLAUDE_POD_API_PORT: String(port),
   };
+  // Rootless podman: the host user is the container user, so workspace files stay the user's.
+  const userns = containerUserNamespace(args.runtime, CONTAINER_USER);
   const secretEnv: Record<string, string> =
     api.kind === 'oauth' ? { CLAUDE_CODE_OAUTH_TOKEN: api.token } : { ANTHROPIC_API_KEY: api.token };
 
@@ -117,6 +120,7 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
     network: config.network,
     apparmorProfile: config.apparmorProfile,
     user: CONTAINER_USER,
+    ...(userns ? { userns } : {}),
     mounts,
     env,
     secretEnv,

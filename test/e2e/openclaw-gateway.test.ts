@@ -22,6 +22,7 @@ import { LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { reapByLabel, requireRuntime, skipNote } from '../integration/helpers/runtime.js';
 import { freePort, Gateway, type OpenclawEnvInfo, type ToolCallResult } from './helpers/gateway.js';
+import { HookRelay } from './helpers/hook-relay.js';
 import { SEED_EXAMPLE_CONFIG } from '../fixtures/seed-config.js';
 
 const run = promisify(execFile);
@@ -57,6 +58,11 @@ describe.skipIf(!runtime.available)(
     let gateway: Gateway;
     let tgz: string;
     let sessionsDir: string;
+    let relay: HookRelay;
+    /** The cancelled job, whose notification is refused until the gateway restarts. */
+    let cancelledJobId = '';
+    let stoppedAt = 0;
+    let restartedAt = 0;
     const graded: Array<{ name: string; result: ToolCallResult; expectFailed: boolean }> = [];
     const timings: Record<string, number> = {};
     const t0 = Date.now();
@@ -166,6 +172,8 @@ describe.skipIf(!runtime.available)(
         env: { ANTHROPIC_API_KEY: CLAUDE_KEY, CLAUDE_POD_LOG_LEVEL: 'debug' },
       });
       await gateway.init();
+      relay = new HookRelay(gateway.opts.port);
+      await relay.start();
     });
 
     afterAll(async () => {
@@ -173,11 +181,12 @@ describe.skipIf(!runtime.available)(
       // A failed test can leave a job running (a stopped gateway detaches, it does not kill):
       // remove this run's containers and its model-API proxy daemon.
       if (sessionsDir && runtime.available) {
-        await reapByLabel(runtime.spec, `${LABEL_OWNER}=${ownerIdFor(sessionsDir)}`);
+        await reapByLabel(runtime.engine, `${LABEL_OWNER}=${ownerIdFor(sessionsDir)}`);
         const proxy = await readPidFile(proxyPaths(join(sessionsDir, '.proxy')).pidFile).catch(() => null);
         if (proxy && isAlive(proxy.pid)) process.kill(proxy.pid, 'SIGTERM');
       }
       await mock?.close();
+      await relay?.close();
       if (root) await rm(root, { recursive: true, force: true });
       console.info(`[e2e] timings (s since start): ${JSON.stringify(timings)}`);
     });
@@ -258,13 +267,16 @@ describe.skipIf(!runtime.available)(
       const config = await gateway.readConfig();
       const plugins = config.plugins as { entries: Record<string, { config: Record<string, unknown> }> };
       // The test's own settings: no network for the container, temporary directories, the mock API.
-      // No hooksToken and no notifyWebhookUrl: both come from the gateway's own config.
+      // No hooksToken: it comes from the gateway's own config. Notifications go through the test's
+      // relay in front of /hooks/agent, which can refuse them for a while (the URL the plugin
+      // builds from the gateway's port by default is covered by plugin-config.test.ts).
       plugins.entries['claude-code']!.config = {
         ...plugins.entries['claude-code']!.config,
         network: 'none',
         sessionsDir,
         workspacesDir: join(root, 'workspaces'),
         apiBaseUrl: mock.url,
+        notifyWebhookUrl: relay.url,
       };
       await gateway.writeConfig(config);
       await gateway.start();
@@ -340,7 +352,10 @@ describe.skipIf(!runtime.available)(
         prompt: `Stream for a long time. ${formatDirective('slow-stream', { count: 600, delay: 250 })}`,
       });
       const { jobId } = started.details as { jobId: string };
+      cancelledJobId = jobId;
       await pollStatus(jobId, (s) => s === 'running', 120_000);
+      // From now on /hooks/agent is unreachable through the relay: this job's notification fails.
+      relay.refuse();
       const cancelled = await call('claude_code_cancel', { job_id: jobId });
       expect(cancelled.details).toMatchObject({ ok: true, cancelled: true, status: 'cancelled' });
       expect(cancelled.content[0]!.text).toContain(`Job ${jobId} cancelled.`);
@@ -350,6 +365,9 @@ describe.skipIf(!runtime.available)(
       graded.push({ name: 'status cancelled', result: after, expectFailed: false });
       const again = await call('claude_code_cancel', { job_id: jobId });
       expect(again.details).toMatchObject({ ok: true, cancelled: false, status: 'cancelled' });
+      await waitUntil('a refused notification attempt for the cancelled job', async () =>
+        relay.attemptsFor(jobId).some((a) => a.mode === 'refuse'),
+      );
       mark('job 2 cancelled');
     });
 
@@ -361,8 +379,17 @@ describe.skipIf(!runtime.available)(
       const { jobId } = started.details as { jobId: string };
       await pollStatus(jobId, (s) => s === 'running', 120_000);
       await gateway.stop();
+      stoppedAt = Date.now();
       mark('gateway stopped');
       expect((await registryJob(jobId))?.status).toBe('running');
+      // The cancelled job's notification was tried and refused, and is still owed.
+      expect(relay.attemptsFor(cancelledJobId).length).toBeGreaterThan(0);
+      expect(relay.attemptsFor(cancelledJobId).every((a) => a.mode === 'refuse' && a.status === 503)).toBe(
+        true,
+      );
+      expect((await registryJob(cancelledJobId))?.notified).toBe(false);
+      relay.forward();
+      restartedAt = Date.now();
       await gateway.start();
       mark('gateway restarted');
       const done = await pollStatus(jobId, (s) => s !== 'pending' && s !== 'running');
@@ -390,7 +417,14 @@ describe.skipIf(!runtime.available)(
       for (const jobId of jobs) {
         await waitUntil(`the notification of ${jobId}`, async () => (await registryJob(jobId))?.notified);
       }
-      // The cancelled job's notification hit the draining gateway and was re-sent by the restarted one.
+      // The cancelled job's notification, refused before the stop, was sent again by the restarted
+      // gateway's plugin under the same Idempotency-Key, and accepted.
+      const attempts = relay.attemptsFor(cancelledJobId);
+      const delivered = attempts.filter((a) => a.status >= 200 && a.status < 300);
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0]!.at).toBeGreaterThan(restartedAt);
+      expect(attempts.filter((a) => a.at < stoppedAt).every((a) => a.status === 503)).toBe(true);
+      expect(new Set(attempts.map((a) => a.idempotencyKey)).size).toBe(1);
       const turns = (needle: string) =>
         mock
           .messageRequests()
