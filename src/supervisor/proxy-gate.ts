@@ -1,13 +1,15 @@
 import { join } from 'node:path';
-import { ensureApiProxy, type ApiProxyHandle } from '../proxy/client.js';
+import { ensureApiProxy, type ApiProxyHandle, type SocketOwner } from '../proxy/client.js';
+import type { JobLimitsInput } from '../proxy/limits.js';
 import type { Logger } from '../shared/logger.js';
 import type { ApiAccess, ApiGate } from './api-gate.js';
 import { requireCredential } from './auth.js';
 
 /**
- * The production ApiGate: the host-side proxy daemon (src/proxy), started on first use. The
- * credential is read when a job needs it, so a supervisor without one still answers status and
- * sessions, and start() fails with the seed's NO_AUTH message.
+ * The production ApiGate: the host-side proxy daemon (src/proxy), started on first use. Each job
+ * gets its own socket directory (mounted only into its container) and a token valid only there.
+ * The credential is read when a job needs it, so a supervisor without one still answers status
+ * and sessions, and start() fails with the seed's NO_AUTH message.
  */
 export class ProxyGate implements ApiGate {
   private handle: Promise<ApiProxyHandle> | null = null;
@@ -20,6 +22,13 @@ export class ProxyGate implements ApiGate {
       credentialsPath: string;
       env?: NodeJS.ProcessEnv;
       logger?: Logger;
+      /**
+       * The host uid/gid of the container's user, which alone (besides us) may reach a job's
+       * socket: rootful podman maps the container's uid 1000 to the host's uid 1000. Absent: the
+       * user running the supervisor (rootless podman maps the container user to it).
+       */
+      socketOwner?: SocketOwner | null;
+      limits?: JobLimitsInput;
     },
   ) {}
 
@@ -34,6 +43,8 @@ export class ProxyGate implements ApiGate {
         stateDir: join(this.opts.sessionsDir, '.proxy'),
         upstream: this.opts.upstream,
         credential,
+        ...(this.opts.socketOwner ? { socketOwner: this.opts.socketOwner } : {}),
+        ...(this.opts.limits ? { limits: this.opts.limits } : {}),
         ...(this.opts.logger ? { logger: this.opts.logger } : {}),
       });
     })().catch((error: unknown) => {
@@ -44,14 +55,20 @@ export class ProxyGate implements ApiGate {
   }
 
   async grant(jobId: string): Promise<ApiAccess> {
-    const proxy = await this.proxy();
-    const token = await proxy.grant(jobId);
-    return { socketDir: proxy.socketDir, token, kind: this.kind };
+    const grant = await (await this.proxy()).grant(jobId);
+    return {
+      socketDir: grant.socketDir,
+      token: grant.token,
+      kind: this.kind,
+      activityFile: grant.activityFile,
+    };
   }
 
-  async reattach(_jobId: string): Promise<void> {
-    // The daemon normally outlived us; if it exited, start it again (tokens persist on disk).
-    await (await this.proxy()).ensureRunning();
+  async reattach(jobId: string): Promise<Pick<ApiAccess, 'activityFile'> | void> {
+    // The daemon normally outlived us; if it exited, a new one re-creates the job's socket in the
+    // directory the container already mounts (tokens persist on disk).
+    const access = await (await this.proxy()).reattach(jobId);
+    return access ? { activityFile: access.activityFile } : undefined;
   }
 
   async revoke(jobId: string): Promise<void> {

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobLikeSpec } from '../../../src/doctor/job-like-spec.js';
 import { createMockApi } from '../../../src/mock-api/index.js';
-import { ensureApiProxy, type ApiProxyHandle, type CredentialKind } from '../../../src/proxy/client.js';
+import {
+  ensureApiProxy,
+  type ApiProxyHandle,
+  type CredentialKind,
+  type JobGrant,
+} from '../../../src/proxy/client.js';
 import type { ContainerSpec } from '../../../src/runtime/engine.js';
 import { parseConfig } from '../../../src/shared/config.js';
 import type { ApiAccess } from '../../../src/supervisor/api-gate.js';
@@ -61,6 +66,15 @@ async function jobContainer(
 
 const scratch: string[] = [];
 
+/**
+ * Who the container's user is on the host, as the supervisor computes it (create.ts): rootful
+ * engines map uid 1000 straight through; rootless podman maps it to the user running us.
+ */
+function containerOwner(): { uid: number; gid: number } | undefined {
+  const rt = mustHave(env);
+  return process.getuid?.() === 0 && !rt.runtime.rootless ? { uid: 1000, gid: 1000 } : undefined;
+}
+
 /** Runs a container to its end; its stdout, stderr tail and exit code. */
 async function runToEnd(spec: ContainerSpec): Promise<{ out: string; err: string; exitCode: number | null }> {
   const stream = mustHave(env).engine.run(spec);
@@ -76,7 +90,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
   let baitPort: number;
   let stateDir: string;
   let proxy: ApiProxyHandle;
-  let token: string;
+  let job: JobGrant;
 
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -89,15 +103,16 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
       stateDir,
       upstream: upstream.url,
       credential: { kind: 'api-key', value: REAL_KEY },
+      socketOwner: containerOwner(),
     });
-    token = await proxy.grant('job-it');
+    job = await proxy.grant('job-it');
   });
 
   afterAll(async () => {
     if (env.available) await reapByLabel(env.engine, `${TEST_RUN_LABEL}=${testRunId}`);
     await Promise.all(scratch.map((d) => rm(d, { recursive: true, force: true })));
     await proxy?.stop().catch(() => undefined);
-    if (proxy) await rm(proxy.socketDir, { recursive: true, force: true });
+    if (proxy) await rm(proxy.paths.socketRoot, { recursive: true, force: true });
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
     bait?.close();
     await upstream?.close();
@@ -118,7 +133,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
       'echo "SELF_PPID:$PPID"',
     ].join('\n');
     const result = await runToEnd(
-      await jobContainer('egress', { socketDir: proxy.socketDir, token, kind: 'api-key' }, [
+      await jobContainer('egress', { socketDir: job.socketDir, token: job.token, kind: 'api-key' }, [
         'sh',
         '-c',
         script,
@@ -142,7 +157,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
 
     const seen = upstream.seen.find((s) => s.url === '/v1/messages?beta=true');
     expect(seen?.headers['x-api-key']).toBe(REAL_KEY);
-    expect(JSON.stringify(upstream.seen)).not.toContain(token);
+    expect(JSON.stringify(upstream.seen)).not.toContain(job.token);
   });
 
   for (const kind of ['api-key', 'oauth'] as CredentialKind[]) {
@@ -154,14 +169,16 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
         stateDir: dir,
         upstream: mock.url ?? '',
         credential: { kind, value: secret },
+        socketOwner: containerOwner(),
       });
       try {
-        const capability = await cliProxy.grant('job-cli');
+        const grant = await cliProxy.grant('job-cli');
+        const capability = grant.token;
         // The job's own container and command, Claude Code's prompt on its stdin.
         const result = await runToEnd(
           await jobContainer(
             `cli-${kind}`,
-            { socketDir: cliProxy.socketDir, token: capability, kind },
+            { socketDir: grant.socketDir, token: capability, kind },
             claudeCommand(null),
             'say hello',
           ),
@@ -186,7 +203,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
         expect(JSON.stringify(mock.requests)).not.toContain(capability);
       } finally {
         await cliProxy.stop().catch(() => undefined);
-        await rm(cliProxy.socketDir, { recursive: true, force: true });
+        await rm(cliProxy.paths.socketRoot, { recursive: true, force: true });
         await rm(dir, { recursive: true, force: true });
         await mock.close();
       }

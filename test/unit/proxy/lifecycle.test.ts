@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { finished } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy } from '../../../src/proxy/client.js';
-import { probeProxy } from '../../../src/proxy/probe.js';
+import { fetchHealth } from '../../../src/proxy/control.js';
 import { readPidFile } from '../../../src/proxy/pid-file.js';
 import { proxyPaths } from '../../../src/proxy/paths.js';
 import { startUpstream } from './fixtures/upstream.js';
@@ -43,7 +43,7 @@ describe('api proxy daemon lifecycle', () => {
     expect(first.reused).toBe(false);
     expect(second.reused).toBe(true);
     expect(second.pid).toBe(first.pid);
-    expect(second.socketDir).toBe(first.socketDir);
+    expect(second.paths.controlSocket).toBe(first.paths.controlSocket);
     // The pid file names the daemon and the configuration's hash, never the secret.
     const pidFile = await readPidFile(proxyPaths(stateDir).pidFile);
     expect(pidFile?.pid).toBe(first.pid);
@@ -59,8 +59,9 @@ describe('api proxy daemon lifecycle', () => {
         credential: { kind: 'api-key', value: 'key-old' },
       }),
     );
-    const token = await old.grant('job-1');
-    const { res } = await open(old, {
+    const job = await old.grant('job-1');
+    const token = job.token;
+    const { res } = await open(job, {
       method: 'POST',
       path: '/v1/messages',
       headers: { ...json, 'x-api-key': token },
@@ -77,7 +78,7 @@ describe('api proxy daemon lifecycle', () => {
     );
     expect(fresh.reused).toBe(false);
     expect(fresh.pid).not.toBe(old.pid);
-    expect(await probeProxy(fresh.socketPath)).toBe(fresh.pid);
+    expect((await fresh.health())?.pid).toBe(fresh.pid);
 
     // The old daemon drains: its stream completes although the socket already belongs to the new one.
     expect(isAlive(old.pid)).toBe(true);
@@ -90,7 +91,7 @@ describe('api proxy daemon lifecycle', () => {
     await waitFor(() => !isAlive(old.pid));
 
     upstream.seen.length = 0;
-    expect((await post(fresh, token)).status).toBe(200);
+    expect((await post(job, token)).status).toBe(200);
     expect(upstream.seen[0]?.headers['x-api-key']).toBe('key-new');
   });
 
@@ -123,7 +124,7 @@ describe('api proxy daemon lifecycle', () => {
     expect(handle.pid).toBe(started.pid);
 
     // An API stream is in flight when the starter dies.
-    const { res } = await open(handle, {
+    const { res } = await open(started, {
       method: 'POST',
       path: '/v1/messages',
       headers: { ...json, 'x-api-key': started.token },
@@ -142,7 +143,7 @@ describe('api proxy daemon lifecycle', () => {
     res.resume();
     await finished(res);
     expect(isAlive(started.pid)).toBe(true);
-    expect((await post(handle, started.token)).status).toBe(200);
+    expect((await post(started, started.token)).status).toBe(200);
   });
 
   it('exits by itself once it has had no tokens and no connections for idleExitMs', async () => {
@@ -155,19 +156,19 @@ describe('api proxy daemon lifecycle', () => {
         idleExitMs: 300,
       }),
     );
-    const token = await proxy.grant('job-1');
-    expect((await post(proxy, token)).status).toBe(200);
+    const job = await proxy.grant('job-1');
+    expect((await post(job, job.token)).status).toBe(200);
     await proxy.revoke('job-1');
     await waitFor(() => !isAlive(proxy.pid), 10_000);
-    expect(await probeProxy(proxy.socketPath)).toBeNull();
+    expect(await proxy.health()).toBeNull();
     expect(await readPidFile(proxyPaths(stateDir).pidFile)).toBeNull();
 
     // The supervisor's handle outlives the daemon: its next grant brings a daemon back.
     const firstPid = proxy.pid;
     const later = await proxy.grant('job-2');
     expect(proxy.pid).not.toBe(firstPid);
-    expect(await probeProxy(proxy.socketPath)).toBe(proxy.pid);
-    expect((await post(proxy, later)).status).toBe(200);
+    expect((await proxy.health())?.pid).toBe(proxy.pid);
+    expect((await post(later, later.token)).status).toBe(200);
   });
 
   it('exits after orphanExitMs without connections even when tokens were never revoked', async () => {
@@ -180,16 +181,16 @@ describe('api proxy daemon lifecycle', () => {
         orphanExitMs: 400,
       }),
     );
-    const token = await proxy.grant('job-left-behind');
-    expect((await post(proxy, token)).status).toBe(200);
+    const job = await proxy.grant('job-left-behind');
+    expect((await post(job, job.token)).status).toBe(200);
     await waitFor(() => !isAlive(proxy.pid), 10_000);
     // The token itself survives in the tokens file: a supervisor coming back may still use it.
     expect(await proxy.isGranted('job-left-behind')).toBe(true);
     await proxy.ensureRunning();
-    expect((await post(proxy, token)).status).toBe(200);
+    expect((await post(job, job.token)).status).toBe(200);
   });
 
-  it('listens again when its socket file is removed', async () => {
+  it('listens again when a socket file is removed', async () => {
     const stateDir = await scratch.stateDir();
     const proxy = scratch.track(
       await ensureApiProxy({
@@ -198,8 +199,11 @@ describe('api proxy daemon lifecycle', () => {
         credential: { kind: 'api-key', value: 'key-s' },
       }),
     );
-    await unlink(proxy.socketPath);
-    await waitFor(async () => (await probeProxy(proxy.socketPath, 200)) === proxy.pid);
+    const job = await proxy.grant('job-s');
+    await unlink(job.socketPath);
+    await unlink(proxy.paths.controlSocket);
+    await waitFor(async () => (await fetchHealth(proxy.paths.controlSocket, 200))?.pid === proxy.pid);
+    await waitFor(async () => (await post(job, job.token).catch(() => null))?.status === 200);
   });
 
   it('stop() ends the daemon and frees the socket', async () => {
@@ -211,7 +215,7 @@ describe('api proxy daemon lifecycle', () => {
     });
     await proxy.stop();
     expect(isAlive(proxy.pid)).toBe(false);
-    expect(await probeProxy(proxy.socketPath)).toBeNull();
+    expect(await proxy.health()).toBeNull();
     const again = scratch.track(
       await ensureApiProxy({
         stateDir,
