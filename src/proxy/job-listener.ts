@@ -7,6 +7,14 @@ import { RequestBudget } from './request-budget.js';
 import { listenAt, socketInode, unlinkIfOurs } from './socket-file.js';
 import { join } from 'node:path';
 
+/**
+ * A job that breaks the rules (past its request burst, or pipelining) is not accepted from for
+ * this long, doubling with every repeat within PENALTY_MEMORY_MS up to PENALTY_MAX_MS.
+ */
+const PENALTY_MIN_MS = 1000;
+const PENALTY_MAX_MS = 30_000;
+const PENALTY_MEMORY_MS = 30_000;
+
 /** What a job's listener asks of the daemon that owns it. */
 export interface ListenerHost {
   /** Whether the daemon-wide connection budget (from its fd limit) has room for one more. */
@@ -23,8 +31,12 @@ export interface ListenerHost {
  * - connections: at `maxConnections` (or when the daemon is out of room) the job's socket stops
  *   accepting — its listening socket is closed, so further connects are refused by the kernel at
  *   no cost to the daemon — and it listens again once the job is down to three quarters;
- * - request rate: past its burst, the job's connections are not read until its budget refills
- *   (their senders block in the kernel), and the request that hit the limit gets 429;
+ * - request rate and pipelining: the request past the job's burst gets 429, and a request sent
+ *   before the previous one's response ended (HTTP pipelining, which Claude Code never does)
+ *   ends its connection. Either one is a penalty: the job's connections without an exchange in
+ *   flight are closed and its socket stops accepting for 1 s, doubling with each repeat up to
+ *   30 s. node:http parses a whole read (64 KiB, hundreds of pipelined requests) at once; the
+ *   penalty bounds how many such reads a flood gets;
  * - requests in flight upstream (`maxInFlight`), header/request/keep-alive/idle timeouts.
  * Other jobs have their own socket, accept queue and budgets, so none of this touches them.
  */
@@ -34,12 +46,16 @@ export class JobListener implements JobContext {
   private server: net.Server | null = null;
   private ino: number | null = null;
   private readonly sockets = new Set<net.Socket>();
+  /** Connections with a request whose response has not ended. */
+  private readonly active = new Set<net.Socket>();
   private readonly budget: RequestBudget;
   private inFlight = 0;
   private pausedReason: string | null = null;
   private relistening: Promise<void> | null = null;
-  private readsPausedUntil = 0;
-  private readsTimer: NodeJS.Timeout | null = null;
+  private penaltyUntil = 0;
+  private penaltyMs = 0;
+  private lastViolationAt = 0;
+  private penaltyTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -59,7 +75,7 @@ export class JobListener implements JobContext {
         connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
         maxHeaderSize: 16 * 1024,
       },
-      (req, res) => handler(req, res, this),
+      (req, res) => this.onRequest(req, res, handler),
     );
     this.http.keepAliveTimeout = limits.keepAliveTimeoutMs;
     this.http.timeout = limits.idleTimeoutMs;
@@ -93,9 +109,8 @@ export class JobListener implements JobContext {
   }
 
   admitRequest(): boolean {
-    const waitMs = this.budget.take();
-    if (waitMs === 0) return true;
-    this.pauseReads(Math.max(50, waitMs));
+    if (this.budget.take() === 0) return true;
+    this.violation('request-rate');
     return false;
   }
 
@@ -112,6 +127,7 @@ export class JobListener implements JobContext {
   /** Accepting again after a pause, when the job is back under its cap and the daemon has room. */
   maybeResume(): void {
     if (this.pausedReason === null || this.closed || this.relistening) return;
+    if (Date.now() < this.penaltyUntil) return;
     const resumeAt = Math.floor((this.limits.maxConnections * 3) / 4);
     if (this.sockets.size > resumeAt || !this.host.hasRoom() || !this.host.serving()) return;
     this.relistening = this.listen()
@@ -129,7 +145,7 @@ export class JobListener implements JobContext {
     this.closed = true;
     this.server?.close();
     this.server = null;
-    if (this.readsTimer) clearTimeout(this.readsTimer);
+    if (this.penaltyTimer) clearTimeout(this.penaltyTimer);
     if (opts.removePath) await unlinkIfOurs(this.socketPath, this.ino);
     this.closeIdle();
   }
@@ -164,29 +180,51 @@ export class JobListener implements JobContext {
     if (this.sockets.size >= this.limits.maxConnections) this.pause('connections');
     else if (!this.host.hasRoom()) this.pause('daemon-fd-budget');
     this.http.emit('connection', socket);
-    if (this.readsPausedUntil > Date.now()) socket.pause();
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse, handler: JobRequestHandler): void {
+    const socket = req.socket;
+    // The rest of a pipelined read whose connection is already gone: not worth a look.
+    if (socket.destroyed) return;
+    if (this.active.has(socket)) {
+      this.violation('pipelining');
+      socket.destroy();
+      return;
+    }
+    this.active.add(socket);
+    res.once('close', () => this.active.delete(socket));
+    handler(req, res, this);
+  }
+
+  /** A broken rule: stop accepting for the penalty, drop every connection not carrying an exchange. */
+  private violation(reason: string): void {
+    const now = Date.now();
+    this.penaltyMs =
+      now - this.lastViolationAt > PENALTY_MEMORY_MS
+        ? PENALTY_MIN_MS
+        : Math.min(PENALTY_MAX_MS, Math.max(PENALTY_MIN_MS, this.penaltyMs * 2));
+    this.lastViolationAt = now;
+    this.penaltyUntil = now + this.penaltyMs;
+    this.pause(`${reason} (not accepting for ${this.penaltyMs} ms)`);
+    for (const socket of this.sockets) if (!this.active.has(socket)) socket.destroy();
+    if (this.penaltyTimer) clearTimeout(this.penaltyTimer);
+    this.penaltyTimer = setTimeout(() => {
+      this.penaltyTimer = null;
+      this.maybeResume();
+    }, this.penaltyMs);
+    this.penaltyTimer.unref();
   }
 
   private pause(reason: string): void {
-    if (this.pausedReason !== null) return;
+    if (this.pausedReason !== null) {
+      this.pausedReason = reason;
+      return;
+    }
     this.pausedReason = reason;
     // Closing the listening socket leaves its file in place: connects get ECONNREFUSED from the
     // kernel, and what was queued but not accepted is dropped. Only this job is affected.
     this.server?.close();
     this.server = null;
     this.host.onPaused(this.jobId, reason);
-  }
-
-  private pauseReads(ms: number): void {
-    const until = Date.now() + ms;
-    if (until <= this.readsPausedUntil) return;
-    this.readsPausedUntil = until;
-    for (const socket of this.sockets) socket.pause();
-    if (this.readsTimer) clearTimeout(this.readsTimer);
-    this.readsTimer = setTimeout(() => {
-      this.readsTimer = null;
-      for (const socket of this.sockets) if (!socket.destroyed) socket.resume();
-    }, ms);
-    this.readsTimer.unref();
   }
 }

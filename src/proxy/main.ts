@@ -1,9 +1,9 @@
 /**
  * The API proxy daemon: `node dist/proxy/main.js`, one per state directory, started detached by
- * `ensureApiProxy` (client.ts) through `sh` (to raise its open-file limit, fd-limit.ts). It
- * outlives the process that started it, so a job's container keeps its in-flight API stream across
- * a supervisor crash. Settings, including the credential, come from the environment (see
- * settings.ts); the secret is never logged. daemon.ts says what it does.
+ * `ensureApiProxy` (client.ts). It outlives the process that started it, so a job's container
+ * keeps its in-flight API stream across a supervisor crash. Settings, including the credential,
+ * come from the environment (see settings.ts); the secret is never logged. daemon.ts says what
+ * it does.
  */
 import { closeSync, openSync, renameSync, statSync, writeSync } from 'node:fs';
 import { pino, type Logger } from 'pino';

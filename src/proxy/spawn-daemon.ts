@@ -3,7 +3,6 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
-import { withRaisedFdLimit } from './fd-limit.js';
 import type { JobLimits } from './limits.js';
 import type { ProxyPaths } from './paths.js';
 import { ENV, EXIT_PEER_RUNNING, READY_FD_ENV, type ProxyCredential } from './settings.js';
@@ -51,8 +50,7 @@ export async function spawnDaemon(
   if (options.orphanExitMs !== undefined) env[ENV.orphanExitMs] = String(options.orphanExitMs);
   env[READY_FD_ENV] = '3';
 
-  const daemon = daemonCommand();
-  const { command, args } = withRaisedFdLimit(daemon.command, daemon.args);
+  const { command, args } = daemonCommand();
   const child = spawn(command, args, {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],

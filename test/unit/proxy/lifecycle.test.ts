@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { unlink } from 'node:fs/promises';
 import { once } from 'node:events';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { finished } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy } from '../../../src/proxy/client.js';
 import { fetchHealth } from '../../../src/proxy/control.js';
 import { readPidFile } from '../../../src/proxy/pid-file.js';
 import { proxyPaths } from '../../../src/proxy/paths.js';
+import { startProxyFromChild } from './fixtures/starter.js';
 import { startUpstream } from './fixtures/upstream.js';
 import { isAlive, json, open, proxyScratch, readUntil, send, streamBody, waitFor } from './fixtures/http.js';
 
@@ -97,23 +95,8 @@ describe('api proxy daemon lifecycle', () => {
 
   it('survives a kill -9 of the process that started it', async () => {
     const stateDir = await scratch.stateDir();
-    const fixture = fileURLToPath(new URL('./fixtures/start-proxy.ts', import.meta.url));
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--import', tsx, fixture], {
-      env: {
-        ...process.env,
-        TEST_STATE_DIR: stateDir,
-        TEST_UPSTREAM: upstream.url,
-        TEST_API_KEY: 'key-child',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let line = '';
-    for await (const chunk of child.stdout) {
-      line += String(chunk);
-      if (line.includes('\n')) break;
-    }
-    const started = JSON.parse(line) as { pid: number; socketPath: string; token: string };
+    const started = await startProxyFromChild({ stateDir, upstream: upstream.url, apiKey: 'key-child' });
+    const child = started.child;
     const handle = scratch.track(
       await ensureApiProxy({
         stateDir,
