@@ -59,7 +59,11 @@ export function sendApiError(
   res.end(body);
 }
 
-/** A refusal also ends the connection: an unread body is never read, a flood gets nothing to reuse. */
+/**
+ * A refusal also ends the connection: an unread body is never read, a flood gets nothing to reuse.
+ * A 401 or 403 will not change on a retry: `x-should-retry: false` tells the SDK so; a 429 asks
+ * for a retry after a second.
+ */
 function refuse(
   req: IncomingMessage,
   res: ServerResponse,
@@ -69,7 +73,9 @@ function refuse(
 ): void {
   res.shouldKeepAlive = false;
   const extra: Record<string, string> =
-    status === 429 ? { 'retry-after': '1', connection: 'close' } : { connection: 'close' };
+    status === 429
+      ? { 'retry-after': '1', connection: 'close' }
+      : { 'x-should-retry': 'false', connection: 'close' };
   sendApiError(res, status, type, `claude-pod: ${msg}`, extra);
   req.resume();
 }

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +158,52 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
     const seen = upstream.seen.find((s) => s.url === '/v1/messages?beta=true');
     expect(seen?.headers['x-api-key']).toBe(REAL_KEY);
     expect(JSON.stringify(upstream.seen)).not.toContain(job.token);
+  });
+
+  it("refuses job A's token from job B's container with 401, for curl and for the real Claude Code", async () => {
+    const b = await proxy.grant('job-it-b');
+    const api = 'http://127.0.0.1:8119';
+    const status = (key: string) =>
+      `curl -sS -o /dev/null -w '%{http_code}' -X POST '${api}/v1/messages?beta=true' -H "x-api-key: ${key}" -H 'content-type: application/json' -d '{}'`;
+    // Job A's token reaches B's container on stdin (as if it had leaked), B's own in its environment.
+    const script = [
+      'read -r OTHER',
+      `echo "OWN:$(${status('$ANTHROPIC_API_KEY')})"`,
+      `echo "A:$(${status('$OTHER')})"`,
+    ].join('\n');
+    const seenBefore = upstream.seen.length;
+    const curl = await runToEnd(
+      await jobContainer(
+        'cross',
+        { socketDir: b.socketDir, token: b.token, kind: 'api-key' },
+        ['sh', '-c', script],
+        `${job.token}\n`,
+      ),
+    );
+    expect(curl.out, curl.err).toContain('OWN:200');
+    expect(curl.out).toContain('A:401');
+    expect(upstream.seen.length).toBe(seenBefore + 1);
+
+    // The real Claude Code in B's container, holding A's token: an authentication error, nothing upstream.
+    const cli = await runToEnd(
+      await jobContainer(
+        'cross-cli',
+        { socketDir: b.socketDir, token: job.token, kind: 'api-key' },
+        claudeCommand(null),
+        'say hello',
+      ),
+    );
+    const result = cli.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type?: string; is_error?: boolean; result?: string })
+      .find((l) => l.type === 'result');
+    expect(result?.is_error, `${cli.out}\n${cli.err}`).toBe(true);
+    expect(upstream.seen.length).toBe(seenBefore + 1);
+    const log = await readFile(proxy.paths.logFile, 'utf8');
+    expect(log).toMatch(/"socketJob":"job-it-b","tokenJob":"job-it"/);
+    expect(log).not.toContain(job.token);
+    expect(log).not.toContain(b.token);
   });
 
   for (const kind of ['api-key', 'oauth'] as CredentialKind[]) {

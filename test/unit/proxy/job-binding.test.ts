@@ -45,6 +45,8 @@ describe('tokens bound to their job', () => {
     const crossed = await post(b, a.token);
     expect(crossed.status).toBe(401);
     expect(JSON.parse(crossed.body)).toMatchObject({ error: { type: 'authentication_error' } });
+    // Retrying cannot help: the SDK (and so Claude Code) gives up at once instead of for minutes.
+    expect(crossed.headers['x-should-retry']).toBe('false');
     expect((await post(a, b.token)).status).toBe(401);
     expect(upstream.seen).toHaveLength(2);
 

@@ -93,6 +93,77 @@ describe('api proxy daemon lifecycle', () => {
     expect(upstream.seen[0]?.headers['x-api-key']).toBe('key-new');
   });
 
+  it('never kills a daemon that is alive but slow to answer: it is reused once it answers', async () => {
+    const stateDir = await scratch.stateDir();
+    const options = {
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key' as const, value: 'key-busy' },
+    };
+    const first = scratch.track(await ensureApiProxy(options));
+    const job = await first.grant('job-busy');
+    const { res } = await open(job, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { ...json, 'x-api-key': job.token },
+      body: streamBody,
+    });
+    await readUntil(res, '{"n":1}');
+    // Stopped for 1.5 s: its health check times out meanwhile, as a starved daemon's would.
+    process.kill(first.pid, 'SIGSTOP');
+    const resume = setTimeout(() => process.kill(first.pid, 'SIGCONT'), 1500);
+    const t = Date.now();
+    const second = await ensureApiProxy({ ...options, busyGraceMs: 10_000 });
+    clearTimeout(resume);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(1400);
+    expect(second.reused).toBe(true);
+    expect(second.pid).toBe(first.pid);
+    upstream.release();
+    upstream.release();
+    upstream.release();
+    await readUntil(res, 'message_stop');
+    res.resume();
+    await finished(res);
+  });
+
+  it('a daemon silent past the grace is taken over, not killed: its stream finishes, then it exits', async () => {
+    const stateDir = await scratch.stateDir();
+    const options = {
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key' as const, value: 'key-hung' },
+    };
+    const old = scratch.track(await ensureApiProxy(options));
+    const job = await old.grant('job-hung');
+    const { res } = await open(job, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { ...json, 'x-api-key': job.token },
+      body: streamBody,
+    });
+    await readUntil(res, '{"n":1}');
+    process.kill(old.pid, 'SIGSTOP');
+    let fresh;
+    try {
+      fresh = scratch.track(await ensureApiProxy({ ...options, busyGraceMs: 300 }));
+      expect(fresh.pid).not.toBe(old.pid);
+      // The job's socket is the new daemon's now; the old one is still there (stopped, not killed).
+      upstream.seen.length = 0;
+      expect((await post(job, job.token)).status).toBe(200);
+      expect(isAlive(old.pid)).toBe(true);
+    } finally {
+      process.kill(old.pid, 'SIGCONT');
+    }
+    upstream.release();
+    upstream.release();
+    upstream.release();
+    await readUntil(res, 'message_stop');
+    res.resume();
+    await finished(res);
+    await waitFor(() => !isAlive(old.pid), 10_000);
+    expect((await fresh.health())?.pid).toBe(fresh.pid);
+  });
+
   it('survives a kill -9 of the process that started it', async () => {
     const stateDir = await scratch.stateDir();
     const started = await startProxyFromChild({ stateDir, upstream: upstream.url, apiKey: 'key-child' });
