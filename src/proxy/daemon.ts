@@ -20,14 +20,18 @@ import { listenAt, socketInode, unlinkIfOurs } from './socket-file.js';
 import { ThrottledLog } from './throttled-log.js';
 import { TokenTable } from './token-file.js';
 
+/** How long a superseded daemon keeps sockets its successor has not replaced yet. */
+const HANDOVER_MS = 10_000;
+
 /**
  * The proxy daemon of one state directory: one process for every job, one socket per job.
  * - The tokens file decides which job sockets exist: a socket for every granted job (created,
  *   or re-created after a restart), none for a revoked one.
  * - While the pid file names this process it serves; once a successor has written it (a new
- *   configuration, or a supervisor that found this one unresponsive), it stops accepting, lets the
- *   exchanges in flight finish, and exits. Sockets are replaced atomically (socket-file.ts), so a
- *   takeover never leaves a job without a socket and never cuts a stream.
+ *   configuration, or a supervisor that found this one unresponsive), it hands over: each socket
+ *   keeps accepting until the successor has put its own in its place (socket-file.ts renames it
+ *   in atomically), then it lets the exchanges in flight finish and exits. A takeover never
+ *   leaves a job without a socket and never cuts a stream.
  * - It exits by itself when idle: no tokens and no connections for `idleExitMs`, or no
  *   connections at all for `orphanExitMs` (tokens nobody revoked).
  */
@@ -51,6 +55,8 @@ export class ProxyDaemon implements ListenerHost {
   private reconciling: Promise<void> = Promise.resolve();
   private ticking = false;
   private readonly startedAt = Date.now();
+  /** Set once a successor has claimed the pid file: until then, keep what it has not replaced yet. */
+  private handoverUntil: number | null = null;
 
   constructor(
     private readonly settings: DaemonSettings,
@@ -66,7 +72,7 @@ export class ProxyDaemon implements ListenerHost {
       credential: settings.credential,
       lookupToken: (token) => this.tokens.jobFor(token),
       onActivity: (jobId) => this.activity.touch(jobId),
-      draining: () => this.isDraining,
+      draining: () => this.isDraining || !this.isServing,
       logger,
     });
   }
@@ -232,15 +238,36 @@ export class ProxyDaemon implements ListenerHost {
 
   /** A successor named in the pid file means we give way; a missing pid file is written again. */
   private async checkServing(): Promise<void> {
+    if (this.handoverUntil !== null) return this.handover();
     const current = await readPidFile(this.paths.pidFile);
     if (current === null) {
       if (this.serving()) await this.claim();
       return;
     }
     if (current.pid === process.pid || !isAlive(current.pid)) return;
-    this.logger.info({ successor: current.pid }, 'superseded by another api proxy; draining');
+    this.logger.info({ successor: current.pid }, 'superseded by another api proxy; handing over');
     this.isServing = false;
-    await this.drain('superseded');
+    this.handoverUntil = Date.now() + HANDOVER_MS;
+    await this.handover();
+  }
+
+  /**
+   * A successor claimed the pid file and is putting its own sockets in place. Each of ours keeps
+   * accepting until its path names the successor's socket, so a connect never finds nothing to
+   * talk to; then (or after HANDOVER_MS at most) we drain.
+   */
+  private async handover(): Promise<void> {
+    await this.tokens.refresh(); // revocations still apply to what we serve meanwhile
+    let open = 0;
+    for (const listener of this.listeners.values()) {
+      if (listener.isClosed) continue;
+      if (await listener.ownsPath()) open += 1;
+      else await listener.close({ removePath: false });
+    }
+    const controlOurs =
+      this.controlIno !== null && (await socketInode(this.paths.controlSocket)) === this.controlIno;
+    if ((open === 0 && !controlOurs) || Date.now() >= (this.handoverUntil ?? 0))
+      await this.drain('superseded');
   }
 
   /** Sockets someone removed (a temp cleaner) or that a predecessor put back are ours again. */
@@ -285,8 +312,10 @@ export class ProxyDaemon implements ListenerHost {
         this.retired.delete(listener);
       }
     }
-    if (this.isDraining) {
+    if (this.isDraining || this.handoverUntil !== null) {
       for (const listener of this.listeners.values()) listener.closeIdle();
+    }
+    if (this.isDraining) {
       if (this.totalConnections === 0) this.exit(0, 'drained');
       return;
     }

@@ -89,6 +89,10 @@ export class JobListener implements JobContext {
     return this.sockets.size;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get paused(): string | null {
     return this.pausedReason;
   }

@@ -39,7 +39,9 @@ export function proxyPaths(stateDir: string): ProxyPaths {
   const dir = join(absolute, 'api-proxy');
   const digest = createHash('sha256').update(absolute).digest('hex').slice(0, 12);
   const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  const socketRoot = join(tmpdir(), `claude-pod-${uid}-${digest}`);
+  // `v2`: per-job sockets. The previous layout mounted this whole directory into every container,
+  // so a container started before an upgrade must never see the new one.
+  const socketRoot = join(tmpdir(), `claude-pod-v2-${uid}-${digest}`);
   return {
     dir,
     tokensFile: join(dir, 'tokens.json'),

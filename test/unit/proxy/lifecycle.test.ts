@@ -93,6 +93,42 @@ describe('api proxy daemon lifecycle', () => {
     expect(upstream.seen[0]?.headers['x-api-key']).toBe('key-new');
   });
 
+  it('hands over without a refused connect: every request during a takeover is answered', async () => {
+    const stateDir = await scratch.stateDir();
+    const options = {
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key' as const, value: 'key-1' },
+    };
+    const old = scratch.track(await ensureApiProxy(options));
+    const jobs = await Promise.all(['job-h1', 'job-h2', 'job-h3'].map((id) => old.grant(id)));
+    const failures: string[] = [];
+    let answered = 0;
+    let running = true;
+    const hammer = Promise.all(
+      jobs.map(async (job) => {
+        while (running) {
+          const reply = await post(job, job.token).catch((e: NodeJS.ErrnoException) => ({ status: e.code }));
+          if (reply.status === 200) answered += 1;
+          else failures.push(String(reply.status));
+          await new Promise((r) => setTimeout(r, 60)); // within the job's request rate (20/s)
+        }
+      }),
+    );
+    await waitFor(() => answered > 10);
+    const fresh = scratch.track(
+      await ensureApiProxy({ ...options, credential: { kind: 'api-key', value: 'key-2' } }),
+    );
+    await waitFor(() => !isAlive(old.pid), 15_000);
+    const after = answered;
+    await waitFor(() => answered > after + 10);
+    running = false;
+    await hammer;
+    expect(fresh.pid).not.toBe(old.pid);
+    expect(failures).toEqual([]);
+    expect(upstream.seen.at(-1)?.headers['x-api-key']).toBe('key-2');
+  });
+
   it('never kills a daemon that is alive but slow to answer: it is reused once it answers', async () => {
     const stateDir = await scratch.stateDir();
     const options = {

@@ -26,7 +26,7 @@ describe('proxy paths and small pieces', () => {
     // A job socket is first bound under a temporary name 15 bytes longer (socket-file.ts).
     expect(Buffer.byteLength(longest) + 15).toBeLessThanOrEqual(107);
     expect(Buffer.byteLength(paths.controlSocket) + 15).toBeLessThanOrEqual(107);
-    expect(paths.socketRoot).toMatch(/claude-pod-\d+-[0-9a-f]{12}$/);
+    expect(paths.socketRoot).toMatch(/claude-pod-v2-\d+-[0-9a-f]{12}$/);
     expect(proxyPaths('/a').socketRoot).not.toBe(proxyPaths('/b').socketRoot);
     expect(proxyPaths('/a/../a').socketRoot).toBe(proxyPaths('/a').socketRoot);
     expect(jobSocketPath(paths, 'job-1')).not.toBe(jobSocketPath(paths, 'job-2'));
