@@ -7,8 +7,9 @@
 import { readlinkSync, readdirSync, existsSync } from 'node:fs';
 import { mkdir, open as openFile, rm, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pino } from 'pino';
+import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '../../../src/shared/errors.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
@@ -65,6 +66,39 @@ describe('one owner per state directory', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(next.status(jobId).status).toBe('running');
     expect(world.container(jobId)?.alive).toBe(true);
+  });
+  it('another process owns the directory: opening it as owner is STATE_DIR_BUSY; a client sees and cancels its jobs', async () => {
+    world = await fakeWorld({ FAKE_HOLD_MS: '-1' });
+    const child = execa(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        resolve('test/fixtures/owner-child.mts'),
+        JSON.stringify(world.config),
+        JSON.stringify({ fakeRuntime: world.runtime(), prompt: PROMPT }),
+      ],
+      { reject: false, buffer: false, stdin: 'ignore' },
+    );
+    try {
+      const lines = childLines(child);
+      const { jobId } = (await until('the owner process started a job', () =>
+        lines.find((l) => l.event === 'started'),
+      )) as { jobId: string };
+      await expect(world.open({}, { ifBusy: 'error' })).rejects.toMatchObject({
+        code: ErrorCodes.STATE_DIR_BUSY,
+      });
+      const client = await world.open();
+      expect(client.info().role).toBe('client');
+      await until('the job running, as the client sees it', () => client.status(jobId).status === 'running');
+      const cancelled = await client.cancel(jobId, { timeoutMs: 10_000 });
+      expect(cancelled.status).toBe('cancelled');
+      await until('the owner saw it end', () => lines.find((l) => l.event === 'end' && l.jobId === jobId));
+      await client.close();
+    } finally {
+      child.kill('SIGKILL');
+      await child;
+    }
   });
 });
 
@@ -300,3 +334,18 @@ describe('session ids that name the state directory’s own files', () => {
     },
   );
 });
+
+/** The JSON lines a child process prints, as they arrive. */
+function childLines(child: ResultPromise): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(pending.slice(0, nl)) as Record<string, unknown>);
+      pending = pending.slice(nl + 1);
+    }
+  });
+  return lines;
+}
