@@ -76,7 +76,7 @@ describe('one owner per state directory', () => {
         'tsx',
         resolve('test/fixtures/owner-child.mts'),
         JSON.stringify(world.config),
-        JSON.stringify({ fakeRuntime: world.runtime(), prompt: PROMPT }),
+        JSON.stringify({ runtime: world.runtime(), inertGate: true, prompt: PROMPT }),
       ],
       { reject: false, buffer: false, stdin: 'ignore' },
     );
