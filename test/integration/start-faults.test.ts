@@ -3,8 +3,9 @@
  * runtime command is test/fixtures/flaky-runtime.sh in front of podman, which can fail a verb
  * once or hold `run` before it reaches podman:
  * - a `ps` that fails once when a supervisor starts: nothing is concluded, nothing reaped;
- * - the host killed (or stopped) at each step of a start: after a restart the job completes,
- *   never failing with an exit code nobody observed.
+ * - the host killed at each step of a start (before the container is created, while it is
+ *   `Created`, right after it starts), or stopped while the runtime is still starting it: after
+ *   a restart the job completes, never failing with an exit code nobody observed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
-import { containerNameFor, LABEL_JOB, LABEL_OWNER } from '../../src/runtime/labels.js';
+import { containerNameFor, LABEL_OWNER } from '../../src/runtime/labels.js';
 import type { RuntimeInfo } from '../../src/runtime/runtime-info.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
 import { createSupervisor } from '../../src/supervisor/create.js';
@@ -21,7 +22,7 @@ import type { JobStatus } from '../../src/supervisor/job-view.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 import { processAlive, spawnOwner, until } from './helpers/processes.js';
-import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
+import { reapByLabel, requireRuntime, skipNote } from './helpers/runtime.js';
 
 const env = await requireRuntime();
 const FLAKY = resolve('test/fixtures/flaky-runtime.sh');
@@ -43,7 +44,6 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
   afterAll(async () => {
     if (env.available) {
       for (const d of dirs) await reapByLabel(env.spec, `${LABEL_OWNER}=${ownerIdFor(join(d, 'sessions'))}`);
-      await reapByLabel(env.spec, `${TEST_RUN_LABEL}=${testRunId}`);
     }
     await mock?.close();
     await rm(root, { recursive: true, force: true });
@@ -73,7 +73,7 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
       sessionsDir: join(dir, 'sessions'),
       workspacesDir: join(dir, 'workspaces'),
       apiBaseUrl: mock.url ?? '',
-      network: 'none',
+      network: 'none' as const,
       image: env.available ? env.image : '',
     };
     return {
@@ -86,11 +86,36 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
         owned.push(sup);
         return sup;
       },
+      flag: async (...names: string[]) => {
+        for (const n of names) await writeFile(join(flakyDir, n), '');
+      },
+      unflag: (name: string) => rm(join(flakyDir, name), { force: true }),
+      /** The pid of the wrapper waiting in `verb` (hold-<verb>). */
+      held: async (verb: string): Promise<number> => {
+        const file = join(flakyDir, `held-${verb}`);
+        const pid = await until(
+          `\`${verb}\` held by the wrapper`,
+          () => existsSync(file) && readFileSync(file, 'utf8').trim(),
+          60_000,
+          25,
+        );
+        return Number(pid);
+      },
       calls: () =>
         existsSync(join(flakyDir, 'calls'))
           ? readFileSync(join(flakyDir, 'calls'), 'utf8').split('\n').filter(Boolean)
           : [],
     };
+  }
+
+  async function containerStatus(jobId: string): Promise<string> {
+    const rt = env.available ? env.spec : (undefined as never);
+    const r = await execa(
+      rt.command,
+      [...rt.globalArgs, 'inspect', '--format', '{{.State.Status}}', containerNameFor(jobId)],
+      { reject: false },
+    );
+    return r.exitCode === 0 ? r.stdout.trim() : 'absent';
   }
 
   const endOf = (sup: Supervisor, jobId: string, timeoutMs = 90_000): Promise<JobStatus> =>
@@ -130,8 +155,8 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
 
   it.each(steps)('the host killed (SIGKILL) %s: after a restart the job completes', async (step) => {
     const p = await place(step.replace(/\W+/g, '-'));
-    const holdRun = join(p.flakyDir, 'hold-run');
-    if (step !== 'right after it starts') await writeFile(holdRun, '');
+    if (step === 'before the container is created') await p.flag('hold-run');
+    if (step === 'while it is Created') await p.flag('split-run', 'hold-start');
     const host = spawnOwner(
       p.config,
       { runtime: p.runtime, prompt: `step ${formatDirective('echo')}` },
@@ -142,45 +167,15 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
       await host.waitFor((l) => l.event === 'running' && l.jobId === jobId, 60_000);
       await host.kill('SIGKILL');
     } else {
-      // The runtime client is about to create the container: the host dies, and so does it.
-      const held = join(p.flakyDir, 'held-run');
-      await until(
-        '`run` held by the wrapper',
-        () => existsSync(held) && readFileSync(held, 'utf8').trim(),
-        30_000,
-      );
-      const clientPid = Number(readFileSync(held, 'utf8').trim());
+      // The runtime client is creating (or starting) the container: the host dies, and so does it.
+      const verb = step === 'while it is Created' ? 'start' : 'run';
+      const clientPid = await p.held(verb);
+      if (verb === 'start') expect(await containerStatus(jobId)).toBe('created');
       await host.kill('SIGKILL');
       process.kill(clientPid, 'SIGKILL');
       await until('the runtime client gone', () => !processAlive(clientPid), 5_000, 20);
-      await rm(holdRun, { force: true });
-      if (step === 'while it is Created') {
-        // What a client killed between create and start leaves: the job's container, never started.
-        const rt = env.available ? env.spec : (undefined as never);
-        const ownerId = ownerIdFor(p.config.sessionsDir);
-        await execa(rt.command, [
-          ...rt.globalArgs,
-          'create',
-          '--name',
-          containerNameFor(jobId),
-          '--label',
-          `${LABEL_OWNER}=${ownerId}`,
-          '--label',
-          `${LABEL_JOB}=${jobId}`,
-          '--label',
-          `${TEST_RUN_LABEL}=${testRunId}`,
-          env.available ? env.image : '',
-          'true',
-        ]);
-        const state = await execa(rt.command, [
-          ...rt.globalArgs,
-          'inspect',
-          '--format',
-          '{{.State.Status}}',
-          containerNameFor(jobId),
-        ]);
-        expect(state.stdout.trim()).toBe('created');
-      }
+      await p.unflag(`hold-${verb}`);
+      if (verb === 'start') expect(await containerStatus(jobId)).toBe('created');
     }
     const sup = await p.open();
     const final = await endOf(sup, jobId);
@@ -190,8 +185,9 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
     expect(final.claude.result).toContain('Echo: step');
   });
 
-  it('the host stopped (close) 0.5 s after the job first said running: after a restart it completes', async () => {
+  it('the host stopped (close) while the runtime is still starting the container: after a restart the job completes', async () => {
     const p = await place('stopped');
+    await p.flag('split-run', 'hold-start');
     const host = spawnOwner(
       p.config,
       { runtime: p.runtime, prompt: `stop ${formatDirective('echo')}` },
@@ -201,9 +197,14 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
       },
     );
     const { jobId } = (await host.waitFor((l) => l.event === 'started', 30_000)) as { jobId: string };
-    await host.waitFor((l) => l.event === 'running' && l.jobId === jobId, 60_000);
-    await new Promise((r) => setTimeout(r, 500));
-    await host.kill('SIGTERM');
+    await p.held('start');
+    expect(await containerStatus(jobId)).toBe('created');
+    // A graceful stop (the gateway restarting) while the container is Created; the runtime
+    // finishes starting it a second later.
+    host.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1_000));
+    await p.unflag('hold-start');
+    await host.child;
     const sup = await p.open();
     const final = await endOf(sup, jobId);
     expect(final.status, `${final.errorCode}: ${final.error}`).toBe('completed');
