@@ -4,7 +4,7 @@
  * close(), recovery after a failed listing, registry write failures, bounded waits, and what an
  * ended job reports. Each of these failed on the code before the lifecycle rebuild.
  */
-import { readlinkSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, open as openFile, rm, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { join, resolve } from 'node:path';
@@ -313,6 +313,49 @@ describe('what an ended job reports', () => {
     await new Promise((r) => setTimeout(r, 1_200));
     expect(sup.status(jobId).lastOutputSecondsAgo).toBe(then);
     expect(sup.status(jobId).elapsedSeconds).toBe(final.elapsedSeconds);
+  });
+});
+
+describe('the idle watchdog counts bytes through the API connection', () => {
+  it.each([
+    ['flow through the API connection', true],
+    ['do not flow', false],
+  ] as const)('output with 2.5 s gaps, idleTimeout 1, while bytes %s', async (_what, traffic) => {
+    // Two chunks 2.5 s apart, as Claude Code prints around one long streamed reply.
+    world = await fakeWorld({
+      FAKE_CHUNK_BYTES: '1013',
+      FAKE_RATE_BYTES_PER_SEC: '400',
+      FAKE_CPU_PERCENT: '0',
+    });
+    const activityFile = join(world.dir, 'activity');
+    writeFileSync(activityFile, '');
+    const gate = {
+      grant: async () => ({
+        socketDir: world!.dir,
+        token: 'unit-test-token',
+        kind: 'api-key' as const,
+        activityFile,
+      }),
+      reattach: async () => ({ activityFile }),
+      revoke: async () => undefined,
+      close: async () => undefined,
+    };
+    const sup = await world.open({ idleTimeout: 1 }, { apiGate: gate });
+    // The proxy moves the file's mtime while bytes flow.
+    const touching = traffic
+      ? setInterval(() => {
+          const now = new Date();
+          utimesSync(activityFile, now, now);
+        }, 200)
+      : null;
+    try {
+      const { jobId } = await sup.start({ prompt: PROMPT });
+      const final = await world.waitForEnd(sup, jobId);
+      if (traffic) expect(final.status, final.error ?? '').toBe('completed');
+      else expect(final.errorCode).toBe(ErrorCodes.IDLE_TIMEOUT);
+    } finally {
+      if (touching) clearInterval(touching);
+    }
   });
 });
 
