@@ -11,7 +11,9 @@ import { statePaths } from './state-paths.js';
  * directory (a gateway, a `serve` daemon). When nobody does, a command that starts jobs — or
  * finds unfinished ones that nobody supervises — starts `claude-pod serve` first, so no job is
  * ever left without its watchdogs; a read-only look at a directory with nothing running just
- * opens it in-process and closes it again.
+ * opens it in-process and closes it again. While it holds the directory, another command may
+ * start a job through it (it serves the control socket like any owner): if jobs are unfinished
+ * when it closes, it starts `serve` for them.
  */
 export async function openCliSupervisor(
   config: ResolvedConfig,
@@ -19,7 +21,16 @@ export async function openCliSupervisor(
 ): Promise<SupervisorApi> {
   const paths = statePaths(config.sessionsDir, config.workspacesDir);
   const needsDaemon = opts.startsJobs || (await hasUnfinishedJobs(paths));
-  if (!needsDaemon) return createSupervisor(config, { logger: opts.logger });
+  if (!needsDaemon) {
+    return createSupervisor(config, {
+      logger: opts.logger,
+      afterClose: async (owner) => {
+        if (owner.jobs().some((j) => j.status === 'pending' || j.status === 'running')) {
+          await ensureOwner(config);
+        }
+      },
+    });
+  }
   await ensureOwner(config);
   return connectClient(config, { onOwnerGone: () => ensureOwner(config) });
 }

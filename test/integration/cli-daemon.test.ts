@@ -9,10 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
 import { containerNameFor, LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
+import type { ConfigInput } from '../../src/shared/config.js';
+import { parseConfig } from '../../src/shared/config.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { openCliSupervisor } from '../../src/supervisor/cli-handle.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { captureContainerLog, crashScenario } from './helpers/crash.js';
 import { cliFor, jobOnDisk, lockHolderPid, processAlive, registryJobs, until } from './helpers/processes.js';
@@ -43,7 +47,7 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
   });
   afterAll(async () => {
     for (const pid of daemons) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
-    for (const name of ['detach', 'kill9']) {
+    for (const name of ['detach', 'kill9', 'transient']) {
       if (env.available)
         await reapByLabel(env.spec, `${LABEL_OWNER}=${ownerIdFor(join(dir, name, 'sessions'))}`);
     }
@@ -158,5 +162,27 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
     expect(done.status, done.error?.message ?? '').toBe('completed');
     // Byte for byte what the container printed: nothing lost, nothing doubled.
     expect(await readFile(outputFile)).toEqual(await truth);
+  });
+
+  it('run --detach while another command holds the directory for a moment: the job still runs to its end', async () => {
+    const { sessionsDir, cli } = await setup('transient');
+    // A read-only command on an idle directory opens it in-process for a moment (what `status`
+    // does, here in this process); a `run --detach` in another process finds that owner and
+    // starts its job there.
+    for (const [k, v] of Object.entries(cliEnv)) vi.stubEnv(k, v);
+    const config = parseConfig(JSON.parse(await readFile(cli.configFile, 'utf8')) as ConfigInput);
+    const transient = await openCliSupervisor(config, { logger: silentLogger(), startsJobs: false });
+    expect(transient.info().role).toBe('owner');
+    let started: { jobId: string };
+    try {
+      started = await cli.json<{ jobId: string }>(['run', '--detach', `hi ${formatDirective('echo')}`]);
+    } finally {
+      await transient.close();
+    }
+    // No command is open any more: someone must still supervise the job.
+    const done = await jobOnDisk(sessionsDir, started.jobId, (j) => j.phase === 'ended', 45_000);
+    expect(done.status, done.error?.message ?? '').toBe('completed');
+    const daemon = lockHolderPid(sessionsDir);
+    if (daemon) daemons.add(daemon);
   });
 });
