@@ -6,6 +6,10 @@ import { ensureOwner } from './daemon.js';
 import { loadRegistry } from './registry-file.js';
 import { statePaths } from './state-paths.js';
 
+/** How long a command waits for an owner to answer, and how often it looks at the lock meanwhile. */
+const CONNECT_TIMEOUT_MS = 20_000;
+const RECHECK_LOCK_MS = 2_000;
+
 /**
  * The supervisor a CLI command talks to. Job commands are clients of whoever owns the state
  * directory (a gateway, a `serve` daemon). When nobody does, a command that starts jobs — or
@@ -31,8 +35,27 @@ export async function openCliSupervisor(
       },
     });
   }
-  await ensureOwner(config);
-  return connectClient(config, { onOwnerGone: () => ensureOwner(config) });
+  return connectToOwner(config);
+}
+
+/**
+ * A client of the directory's owner, starting `serve` whenever nobody holds the directory. The
+ * holder may not answer yet (still starting up) or ever (it failed while starting and then let
+ * go): the lock is looked at again every couple of seconds, so a free directory gets a daemon.
+ */
+async function connectToOwner(config: ResolvedConfig): Promise<SupervisorApi> {
+  const deadline = Date.now() + CONNECT_TIMEOUT_MS;
+  for (;;) {
+    await ensureOwner(config);
+    try {
+      return await connectClient(config, {
+        connectTimeoutMs: RECHECK_LOCK_MS,
+        onOwnerGone: () => ensureOwner(config),
+      });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
 }
 
 async function hasUnfinishedJobs(paths: ReturnType<typeof statePaths>): Promise<boolean> {

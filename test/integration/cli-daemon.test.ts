@@ -17,6 +17,7 @@ import type { ConfigInput } from '../../src/shared/config.js';
 import { parseConfig } from '../../src/shared/config.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { openCliSupervisor } from '../../src/supervisor/cli-handle.js';
+import { openOwner } from '../../src/supervisor/create.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { captureContainerLog, crashScenario } from './helpers/crash.js';
 import { cliFor, jobOnDisk, lockHolderPid, processAlive, registryJobs, until } from './helpers/processes.js';
@@ -47,7 +48,7 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
   });
   afterAll(async () => {
     for (const pid of daemons) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
-    for (const name of ['detach', 'kill9', 'transient']) {
+    for (const name of ['detach', 'kill9', 'transient', 'silent']) {
       if (env.available)
         await reapByLabel(env.spec, `${LABEL_OWNER}=${ownerIdFor(join(dir, name, 'sessions'))}`);
     }
@@ -184,5 +185,23 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
     expect(done.status, done.error?.message ?? '').toBe('completed');
     const daemon = lockHolderPid(sessionsDir);
     if (daemon) daemons.add(daemon);
+  });
+
+  it('run --detach while the directory is held by an owner that never answers and then goes: a daemon takes over', async () => {
+    const { sessionsDir, cli } = await setup('silent');
+    // An owner that holds the lock but serves no control socket (a gateway that failed while
+    // starting up, say), for three seconds.
+    const config = JSON.parse(await readFile(cli.configFile, 'utf8')) as ConfigInput;
+    const silent = await openOwner(config, { env: cliEnv, serveControl: false });
+    const t0 = Date.now();
+    const running = cli.json<{ jobId: string }>(['run', '--detach', `hi ${formatDirective('echo')}`], 40_000);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await silent.close();
+    const started = await running;
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const daemon = lockHolderPid(sessionsDir);
+    if (daemon) daemons.add(daemon);
+    const done = await jobOnDisk(sessionsDir, started.jobId, (j) => j.phase === 'ended', 45_000);
+    expect(done.status, done.error?.message ?? '').toBe('completed');
   });
 });
