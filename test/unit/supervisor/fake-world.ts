@@ -22,7 +22,7 @@ export const SIMPLE_STREAM = resolve('test/fixtures/streams/simple.jsonl');
 export async function until<T>(
   what: string,
   get: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -137,7 +137,7 @@ export async function fakeWorld(
         .filter((f) => f.endsWith('.json'))
         .map((f) => f.slice(0, -5));
     },
-    waitForEnd: (sup, jobId, timeoutMs = 15_000) =>
+    waitForEnd: (sup, jobId, timeoutMs = 30_000) =>
       until(
         `the end of ${jobId}`,
         () => {

@@ -16,6 +16,9 @@ import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { fakeWorld, until, type FakeWorld } from './fake-world.js';
 
 const PROMPT = 'work';
+// Real processes (a runtime call is a node process, a worker compiles through tsx): give a busy
+// machine room. Every wait inside is bounded on its own.
+vi.setConfig({ testTimeout: 60_000 });
 
 let world: FakeWorld | null = null;
 afterEach(async () => {
