@@ -12,6 +12,8 @@ import { pino } from 'pino';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '../../../src/shared/errors.js';
+import { parseConfig } from '../../../src/shared/config.js';
+import { connectClient } from '../../../src/supervisor/create.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { fakeWorld, until, type FakeWorld } from './fake-world.js';
 
@@ -103,6 +105,41 @@ describe('one owner per state directory', () => {
       await child;
     }
   });
+});
+
+describe('an owner that closes while a client calls it', () => {
+  it.each(['with no job (its socket closes at once)', 'while it detaches a running job'] as const)(
+    'a start() that reaches an owner in the middle of its close() (%s) goes to the next owner',
+    async (when) => {
+      world = await fakeWorld({
+        FAKE_HOLD_MS: when === 'with no job (its socket closes at once)' ? '0' : '-1',
+      });
+      const first = await world.open();
+      let held: string | null = null;
+      if (when === 'while it detaches a running job') {
+        held = (await first.start({ prompt: PROMPT })).jobId;
+        await running(first, held);
+      }
+      let next: Supervisor | null = null;
+      const client = await connectClient(parseConfig(world.config), {
+        // What the CLI does: start the next owner (here, in this process) when none answers;
+        // STATE_DIR_BUSY while the closing owner still holds the directory.
+        onOwnerGone: async () => {
+          next ??= await world!.open({}, { ifBusy: 'error' });
+        },
+      });
+      try {
+        const closing = first.close();
+        const started = await client.start({ prompt: PROMPT });
+        await closing;
+        expect(next).not.toBeNull();
+        expect(next!.status(started.jobId).jobId).toBe(started.jobId);
+        if (held) expect(next!.status(held).status).toBe('running');
+      } finally {
+        await client.close();
+      }
+    },
+  );
 });
 
 describe('start() racing other calls', () => {
