@@ -52,6 +52,11 @@ export interface CreateSupervisorOptions {
   serveControl?: boolean;
   /** For a client: reconnection and the hook that starts an owner when none answers. */
   client?: ClientOptions;
+  /**
+   * For an owner: called at the very end of its close(), once the lock is released (the CLI
+   * hands jobs that are still unfinished to a `serve` daemon here).
+   */
+  afterClose?: (owner: Supervisor) => Promise<void>;
 }
 
 /**
@@ -160,6 +165,7 @@ export async function openOwner(
       onClose: async () => {
         await closeControl?.();
         await lock.release();
+        await options.afterClose?.(supervisor);
       },
     });
     if (options.serveControl !== false) {
