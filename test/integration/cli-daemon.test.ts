@@ -50,7 +50,7 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
     for (const pid of daemons) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
     for (const name of ['detach', 'kill9', 'transient', 'silent']) {
       if (env.available)
-        await reapByLabel(env.spec, `${LABEL_OWNER}=${ownerIdFor(join(dir, name, 'sessions'))}`);
+        await reapByLabel(env.engine, `${LABEL_OWNER}=${ownerIdFor(join(dir, name, 'sessions'))}`);
     }
     await mock?.close();
     hooks?.close();
@@ -124,7 +124,7 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
       `crash test ${formatDirective('crash')}`,
     ]);
     const truth = captureContainerLog(
-      env.available ? env.spec : (undefined as never),
+      env.available ? env.engine : (undefined as never),
       containerNameFor(started.jobId),
     );
     const first = lockHolderPid(sessionsDir)!;

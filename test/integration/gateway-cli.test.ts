@@ -27,7 +27,7 @@ describe.skipIf(!env.available)(`a gateway and the CLI on one directory${skipNot
   });
   afterAll(async () => {
     await gateway?.kill('SIGKILL');
-    if (env.available) await reapByLabel(env.spec, `${LABEL_OWNER}=${ownerIdFor(join(dir, 'sessions'))}`);
+    if (env.available) await reapByLabel(env.engine, `${LABEL_OWNER}=${ownerIdFor(join(dir, 'sessions'))}`);
     await mock?.close();
     await rm(dir, { recursive: true, force: true });
   });

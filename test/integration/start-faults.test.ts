@@ -43,7 +43,8 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
   });
   afterAll(async () => {
     if (env.available) {
-      for (const d of dirs) await reapByLabel(env.spec, `${LABEL_OWNER}=${ownerIdFor(join(d, 'sessions'))}`);
+      for (const d of dirs)
+        await reapByLabel(env.engine, `${LABEL_OWNER}=${ownerIdFor(join(d, 'sessions'))}`);
     }
     await mock?.close();
     await rm(root, { recursive: true, force: true });
