@@ -22,6 +22,7 @@ import { LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { reapByLabel, requireRuntime, skipNote } from '../integration/helpers/runtime.js';
 import { freePort, Gateway, type OpenclawEnvInfo, type ToolCallResult } from './helpers/gateway.js';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { SEED_EXAMPLE_CONFIG } from '../fixtures/seed-config.js';
 
 const run = promisify(execFile);
@@ -178,6 +179,7 @@ describe.skipIf(!runtime.available)(
         if (proxy && isAlive(proxy.pid)) process.kill(proxy.pid, 'SIGTERM');
       }
       await mock?.close();
+      if (root) await releaseDisksUnder(root);
       if (root) await rm(root, { recursive: true, force: true });
       console.info(`[e2e] timings (s since start): ${JSON.stringify(timings)}`);
     });

@@ -17,6 +17,7 @@ import {
   normalizeStream,
   spawnSupervisorChild,
 } from './helpers/crash.js';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { requireRuntime, skipNote } from './helpers/runtime.js';
 import { startStack, TEST_API_KEY, type Stack } from './helpers/stack.js';
 
@@ -41,6 +42,7 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
   });
   afterAll(async () => {
     await mock?.close();
+    await releaseDisksUnder(dir);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -9,6 +9,7 @@ import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { LABEL_OWNER } from '../../../src/runtime/labels.js';
 import { CliEngine } from '../../../src/runtime/cli-engine.js';
 import { toRuntimeSpec } from '../../../src/runtime/runtime-info.js';
+import { releaseDisksUnder } from '../../fixtures/disks.js';
 
 /** The key the tests' "host" holds; the proxy injects it, the container never sees it. */
 export const TEST_API_KEY = 'sk-test-real-key-held-by-the-host';
@@ -74,6 +75,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     async dispose() {
       await supervisor.close({ cancelRunning: true }).catch(() => undefined);
       await mock.close();
+      await releaseDisksUnder(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };
