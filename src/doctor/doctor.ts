@@ -6,6 +6,7 @@ import { detectRuntime, type DetectedRuntime } from '../runtime/detect.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import { LABEL_MANAGED } from '../runtime/labels.js';
 import { buildRunArgs } from '../runtime/run-args.js';
+import { writableLayers } from '../supervisor/job-spec.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { isClaudePodError } from '../shared/errors.js';
 import { containerDir } from '../shared/paths.js';
@@ -161,7 +162,7 @@ async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Prom
     memory: config.memory,
     cpus: config.cpus,
     pidsLimit: config.pidsLimit,
-    tmpfsSize: config.tmpfsSize,
+    ...writableLayers(config),
     network: 'none',
     apparmorProfile: config.apparmorProfile,
     user: '1000:1000',

@@ -49,6 +49,26 @@ export function claudeCommand(resume: string | null): string[] {
   return cmd;
 }
 
+/**
+ * Where a job's container can write besides its mounts. Nothing lands in its writable layer (on
+ * the host's disk, unbounded): the image is read-only, and /tmp, /var/tmp, the home directory
+ * (with the image's copied in) and /dev/shm are sized tmpfs mounts. Their pages count against
+ * the memory limit, so together they stay well below it (doctor checks).
+ */
+export function writableLayers(
+  config: Pick<ResolvedConfig, 'tmpfsSize' | 'homeSize'>,
+): Pick<ContainerSpec, 'tmpfsSize' | 'readOnlyRootfs' | 'tmpfsMounts' | 'shmSize'> {
+  return {
+    tmpfsSize: config.tmpfsSize,
+    readOnlyRootfs: true,
+    tmpfsMounts: [
+      { target: '/var/tmp', size: VAR_TMP_SIZE },
+      { target: CONTAINER_HOME, size: config.homeSize, owned: true },
+    ],
+    shmSize: SHM_SIZE,
+  };
+}
+
 interface JobSpecArgs {
   config: ResolvedConfig;
   runtime: RuntimeSpec;
@@ -136,15 +156,7 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
     memory: config.memory,
     cpus: config.cpus,
     pidsLimit: config.pidsLimit,
-    tmpfsSize: config.tmpfsSize,
-    // Nothing lands in the container's writable layer (on the host's disk, unbounded): the image
-    // is read-only, and what tools write outside the mounts goes to bounded tmpfs mounts.
-    readOnlyRootfs: true,
-    tmpfsMounts: [
-      { target: '/var/tmp', size: VAR_TMP_SIZE },
-      { target: CONTAINER_HOME, size: config.homeSize, owned: true },
-    ],
-    shmSize: SHM_SIZE,
+    ...writableLayers(config),
     logMaxSize: formatSize(containerLogCap(config.maxOutputSize)),
     network: config.network,
     apparmorProfile: config.apparmorProfile,

@@ -100,7 +100,9 @@ describe.skipIf(!env.available || !support.enforced)(
       expect(final.status).toBe('failed');
       expect(final.errorCode, final.error ?? '').toBe(ErrorCodes.DISK_QUOTA);
       const paths = statePaths(stack.config.sessionsDir!, stack.config.workspacesDir!);
-      expect(final.error).toMatch(/^disk_quota - .* is full/);
+      // Stopped by the runner when it saw the disk full, not by the idle timer long after.
+      expect(final.error).toMatch(/^disk_quota - .* is full .*; the job was stopped$/);
+      expect(final.elapsedSeconds).toBeLessThan(25);
       expect(
         [paths.workspace(sessionId), paths.claudeDir(sessionId)].some((p) => final.error?.includes(p)),
       ).toBe(true);

@@ -5,6 +5,8 @@ import { buildRunArgs } from '../../src/runtime/run-args.js';
 import { parseMemorySize } from '../../src/doctor/limits.js';
 import { runDoctor } from '../../src/doctor/doctor.js';
 import { parseConfig } from '../../src/shared/config.js';
+import { parseSize } from '../../src/shared/sizes.js';
+import { SHM_SIZE, VAR_TMP_SIZE, writableLayers } from '../../src/supervisor/job-spec.js';
 import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
 
 const env = await requireRuntime();
@@ -21,6 +23,13 @@ const SCRIPT = [
   'if [ -f /sys/fs/cgroup/pids.max ]; then echo "pids=$(cat /sys/fs/cgroup/pids.max)"; ' +
     'else echo "pids=$(cat /sys/fs/cgroup/pids/pids.max)"; fi',
   'echo "tmp=$(grep " /tmp " /proc/mounts)"',
+  'echo "vartmp=$(grep " /var/tmp " /proc/mounts)"',
+  'echo "home=$(grep " /home/agent " /proc/mounts)"',
+  'echo "shm=$(grep " /dev/shm " /proc/mounts)"',
+  'echo "home_owner=$(stat -c %u /home/agent)"',
+  'echo "home_copied=$(test -f /home/agent/.bashrc && echo yes)"',
+  'echo "home_writable=$(touch /home/agent/.probe 2>/dev/null && echo yes)"',
+  'echo "rootfs_write=$(touch /usr/.probe /etc/.probe /run/lock/.probe /.probe 2>&1 | grep -c "Read-only file system")"',
   'echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" ",")"',
   'echo "uid=$(id -u)"',
   'echo "node=$(node --version)"',
@@ -41,7 +50,7 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
       memory: MEMORY,
       cpus: '1.0',
       pidsLimit: PIDS,
-      tmpfsSize: '512m',
+      ...writableLayers(parseConfig({})),
       network: 'none',
       apparmorProfile: '',
       user: '1000:1000',
@@ -82,6 +91,34 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
     expect(mountPoint).toBe('/tmp');
     expect(fsType).toBe('tmpfs');
     expect(options.split(',')).toContain('nosuid');
+  });
+
+  it('has a read-only root filesystem: only sized tmpfs mounts are writable, all well below the memory limit', () => {
+    // Four writes outside the mounts, four refusals: nothing lands in the writable layer on the host's disk.
+    expect(facts.rootfs_write).toBe('4');
+    const defaults = parseConfig({});
+    const sizeOf = (line: string | undefined, target: string) => {
+      const [, mountPoint, fsType, options = ''] = (line ?? '').split(/\s+/);
+      expect(mountPoint).toBe(target);
+      expect(fsType).toBe('tmpfs');
+      expect(options.split(',')).toContain('nosuid');
+      return Number(/size=(\d+)k/.exec(options)?.[1]) * 1024;
+    };
+    const sizes = [
+      sizeOf(facts.tmp, '/tmp'),
+      sizeOf(facts.vartmp, '/var/tmp'),
+      sizeOf(facts.home, '/home/agent'),
+      sizeOf(facts.shm, '/dev/shm'),
+    ];
+    // podman rounds some sizes (64m becomes 64000k): within 3% of what was configured.
+    const configured = [defaults.tmpfsSize, VAR_TMP_SIZE, defaults.homeSize, SHM_SIZE].map(parseSize);
+    sizes.forEach((size, i) => expect(Math.abs(size - configured[i]!) / configured[i]!).toBeLessThan(0.03));
+    // Filling all of them leaves Claude Code (about 150 MiB) room under the default memory limit.
+    expect(sizes.reduce((a, b) => a + b, 0) + 150 * 1024 * 1024).toBeLessThan(parseSize(defaults.memory));
+    // The home directory is the user's, writable, with what the image has there.
+    expect(facts.home_owner).toBe('1000');
+    expect(facts.home_copied).toBe('yes');
+    expect(facts.home_writable).toBe('yes');
   });
 
   it('has only the loopback interface', () => {
