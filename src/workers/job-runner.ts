@@ -15,7 +15,7 @@ import {
   type WorkerMessage,
 } from '../shared/protocol.js';
 import { classifyExit } from './classify-exit.js';
-import { DiskWatch, type DiskFull } from './disk-watch.js';
+import { DiskWatch, type DiskFull, type StatSpace } from './disk-watch.js';
 import { systemClock, type Clock } from './clock.js';
 import { OutputStore } from './output-store.js';
 import { StreamIngest } from './stream-ingest.js';
@@ -48,6 +48,8 @@ export interface JobRunnerOptions {
   clock?: Clock;
   /** The engine to use (tests); by default one is built from `spec.runtime`. */
   engine?: ContainerEngine;
+  /** How the free space of `spec.diskPaths` is read (tests); by default statfs(2). */
+  diskStat?: StatSpace;
 }
 
 /**
@@ -92,7 +94,7 @@ export class JobRunner {
   ) {
     this.clock = options.clock ?? systemClock;
     this.engine = options.engine ?? createEngine(spec.runtime);
-    this.disk = new DiskWatch(spec.diskPaths ?? []);
+    this.disk = new DiskWatch(spec.diskPaths ?? [], options.diskStat);
     this.launched = new Promise<void>((resolve) => (this.launch = resolve));
   }
 
