@@ -12,6 +12,7 @@ import { isClaudePodError } from '../shared/errors.js';
 import { containerDir } from '../shared/paths.js';
 import { CONTEXT_HASH_LABEL, computeContextHash, readImageVersions } from '../setup/context-hash.js';
 import { toReport, type Check, type DoctorReport } from './checks.js';
+import { diskChecks } from './disk-checks.js';
 import { apparmorCheck, authCheck, writableDirCheck } from './host-checks.js';
 import {
   cpuVerdict,
@@ -299,6 +300,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
     const image = await imageChecks(rt, config);
     checks.push(...image.checks);
     if (image.present) checks.push(...(await probeContainer(rt, config)));
+    checks.push(...(await diskChecks(config, rt.rootless)));
   }
   checks.push(await apparmorCheck(config));
   checks.push(await authCheck(config));

@@ -146,6 +146,14 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
     const report = await runDoctor(parseConfig({ image: env.image }));
     const check = (id: string) => report.checks.find((c) => c.id === id);
     expect(check('memory-limit')?.status).toBe('ok');
+    // Rootful as root: workspaces are size-limited, measured with a real image written past its end.
+    if (!env.runtime.rootless && process.getuid?.() === 0) {
+      expect(check('disk-quota')).toMatchObject({
+        status: 'ok',
+        value: expect.stringMatching(/^enforced: .*ENOSPC/),
+      });
+    }
+    expect(check('tmpfs')?.status).toBe('ok');
     // Rootful: the container has a cgroup of its own, read without a process per sample.
     if (!env.runtime.rootless) {
       expect(check('metrics')).toMatchObject({ status: 'ok', value: expect.stringMatching(/^cgroup files/) });
