@@ -22,7 +22,7 @@ export function isDebianLike(osRelease: string): boolean {
   return [...field('ID'), ...field('ID_LIKE')].some((id) => id === 'debian' || id === 'ubuntu');
 }
 
-async function canInstallWithApt(): Promise<{ ok: true } | { ok: false; why: string }> {
+export async function canInstallWithApt(): Promise<{ ok: true } | { ok: false; why: string }> {
   if (process.getuid?.() !== 0) return { ok: false, why: 'not running as root' };
   let osRelease = '';
   try {

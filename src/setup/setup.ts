@@ -2,6 +2,7 @@ import { detectRuntime, type DetectedRuntime } from '../runtime/detect.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { ensureAgentImage } from './agent-image.js';
 import { ensureBaseImage } from './base-image.js';
+import { ensureDiskTools } from './disk-tools.js';
 import { ensureRuntimeInstalled } from './install-runtime.js';
 import { createProgress, type Progress } from './progress.js';
 
@@ -28,6 +29,7 @@ export async function runSetup(opts: SetupOptions): Promise<SetupResult> {
   const progress = opts.progress ?? createProgress();
   const { config } = opts;
   await ensureRuntimeInstalled(config.runtime, progress);
+  await ensureDiskTools(progress);
   const detect = (reprobe: boolean) =>
     progress.step('detect runtime', async () => {
       const rt = await detectRuntime({ runtime: config.runtime, ociRuntime: config.ociRuntime, reprobe });
