@@ -14,6 +14,7 @@ import { isClaudePodError } from '../shared/errors.js';
 import { clientOf, currentContextHashes } from '../setup/agent-image.js';
 import { imageContextHash } from '../setup/image-label.js';
 import { toReport, type Check, type DoctorReport } from './checks.js';
+import { diskChecks } from './disk-checks.js';
 import { jobLikeSpec } from './job-like-spec.js';
 import { apparmorCheck, authCheck, writableDirCheck } from './host-checks.js';
 import {
@@ -354,6 +355,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
     const image = await imageChecks(rt, config);
     checks.push(...image.checks);
     if (image.present) checks.push(...(await probeContainer(rt, config)));
+    checks.push(...(await diskChecks(config, rt.rootless)));
   }
   checks.push(await apparmorCheck(config));
   checks.push(await authCheck(config));

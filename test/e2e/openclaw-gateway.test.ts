@@ -23,6 +23,7 @@ import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { reapByLabel, requireRuntime, skipNote } from '../integration/helpers/runtime.js';
 import { freePort, Gateway, type OpenclawEnvInfo, type ToolCallResult } from './helpers/gateway.js';
 import { HookRelay } from './helpers/hook-relay.js';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { SEED_EXAMPLE_CONFIG } from '../fixtures/seed-config.js';
 
 const run = promisify(execFile);
@@ -187,6 +188,7 @@ describe.skipIf(!runtime.available)(
       }
       await mock?.close();
       await relay?.close();
+      if (root) await releaseDisksUnder(root);
       if (root) await rm(root, { recursive: true, force: true });
       console.info(`[e2e] timings (s since start): ${JSON.stringify(timings)}`);
     });
