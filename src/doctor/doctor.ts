@@ -8,6 +8,7 @@ import { buildRunArgs } from '../runtime/run-args.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { isClaudePodError } from '../shared/errors.js';
 import { containerDir } from '../shared/paths.js';
+import { packageVersion } from '../shared/version.js';
 import { CONTEXT_HASH_LABEL, computeContextHash, readImageVersions } from '../setup/context-hash.js';
 import { toReport, type Check, type DoctorReport } from './checks.js';
 import { apparmorCheck, authCheck, writableDirCheck } from './host-checks.js';
@@ -277,7 +278,14 @@ async function metricsCheck(rt: DetectedRuntime, name: string, run: Promise<unkn
 }
 
 export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
-  const checks: Check[] = [];
+  const checks: Check[] = [
+    {
+      id: 'version',
+      label: 'claude-pod',
+      status: 'info',
+      value: `${packageVersion()} (node ${process.version}, ${process.platform}-${process.arch})`,
+    },
+  ];
   let rt: DetectedRuntime | null = null;
   try {
     rt = await detectRuntime({ runtime: config.runtime, ociRuntime: config.ociRuntime });
