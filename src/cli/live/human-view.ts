@@ -42,6 +42,7 @@ export class HumanView implements JobView {
 
   chunk(text: string): void {
     this.lines.push(text);
+    this.draw();
   }
 
   progress(status: JobStatus): void {

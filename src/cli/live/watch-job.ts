@@ -10,7 +10,11 @@ import type { JobView } from './job-view.js';
 import { OutputFollower } from './output-follower.js';
 import { changedFiles } from './workspace-changes.js';
 
-export type WatchApi = Pick<SupervisorApi, 'on' | 'off' | 'status' | 'output' | 'sessions'>;
+/** What the watcher needs of a SupervisorApi (a fake in unit tests). */
+export interface WatchApi extends Pick<SupervisorApi, 'status' | 'output' | 'sessions'> {
+  on(event: 'job:progress' | 'job:end', listener: (status: JobStatus) => void): unknown;
+  off(event: 'job:progress' | 'job:end', listener: (status: JobStatus) => void): unknown;
+}
 
 export const isEnded = (s: Pick<JobStatus, 'status'>): boolean =>
   s.status === 'completed' || s.status === 'failed' || s.status === 'cancelled';

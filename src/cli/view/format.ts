@@ -3,7 +3,7 @@
 /** 4.2s, 1m 05s, 2h 03m, 3d 4h */
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, seconds);
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.floor(s)}s`;
+  if (s < 60) return `${s.toFixed(1)}s`;
   const whole = Math.floor(s);
   const m = Math.floor(whole / 60);
   const h = Math.floor(m / 60);
