@@ -6,6 +6,7 @@
 import { EXIT, exitCodeForJob } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { createView, viewMode } from '../live/create-view.js';
+import { handleInterrupts } from '../live/interrupt.js';
 import { watchJob } from '../live/watch-job.js';
 import { loadConfig, withSupervisor } from '../open-supervisor.js';
 import { configOption, viewOptions, type ConfigFlag, type ViewFlags } from '../options.js';
@@ -37,9 +38,11 @@ async function showLogs(jobId: string, flags: LogsFlags, io: CliIo): Promise<num
     api.status(jobId); // JOB_NOT_FOUND before any output
     const view = createView(viewMode(flags), io);
     const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // Ctrl-C stops following (as a key at a terminal: a SIGINT would also reach the runtime's
+    // processes this supervisor re-attached to).
+    const restore = flags.follow
+      ? handleInterrupts(io, { cancelOnExit: false, decide: () => stop.abort() })
+      : () => undefined;
     try {
       const final = await watchJob(api, jobId, view, {
         signal: stop.signal,
@@ -52,8 +55,7 @@ async function showLogs(jobId: string, flags: LogsFlags, io: CliIo): Promise<num
       view.message(`job ${jobId} is still running · follow it: claude-pod logs -f ${jobId}`);
       return EXIT.ok;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      restore();
       view.close();
     }
   });

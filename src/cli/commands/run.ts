@@ -66,7 +66,7 @@ export async function runJob(prompt: string, flags: RunFlags, io: CliIo): Promis
     };
     const restore = handleInterrupts(io, {
       cancelOnExit: flags.cancelOnExit === true,
-      onAsk: () => view.pause(),
+      ask: (question) => view.pause(question),
       decide,
     });
     try {

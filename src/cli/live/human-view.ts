@@ -80,10 +80,11 @@ export class HumanView implements JobView {
     }
   }
 
-  pause(): void {
+  pause(note?: string): void {
     this.paused = true;
     this.stopTimer();
-    this.screen.clearStatus();
+    if (note && this.screen.width !== null) this.screen.status(note);
+    else this.screen.clearStatus();
   }
 
   resume(): void {

@@ -1,11 +1,17 @@
 /**
- * Ctrl-C while `run` watches a job: on a terminal, ask whether to cancel the job or detach from
- * it (it keeps running); `--cancel-on-exit` decides without asking, and so does a stdin that is
- * not a terminal (detach, unless --cancel-on-exit). A second Ctrl-C at the question cancels.
+ * Ctrl-C while `run` watches a job. At a terminal the view puts the terminal in raw mode, so
+ * Ctrl-C arrives as a key instead of a SIGINT to the whole process group (which would also
+ * reach the container runtime's client process and end the job), and asks whether to cancel
+ * the job or detach from it; a second Ctrl-C at the question cancels. `--cancel-on-exit`
+ * cancels without asking. Without a terminal, SIGINT detaches (or cancels, with the flag);
+ * SIGTERM and SIGHUP do the same without asking.
  */
 import type { CliIo } from '../io.js';
 
 export type InterruptChoice = 'cancel' | 'detach' | 'resume';
+
+export const INTERRUPT_QUESTION =
+  'Interrupted: [c] cancel the job  [d] detach (the job keeps running)  [any other key] keep watching';
 
 /** The answer to one key press at the question. */
 export function choiceForKey(key: string): InterruptChoice {
@@ -15,56 +21,51 @@ export function choiceForKey(key: string): InterruptChoice {
   return 'resume';
 }
 
-export const INTERRUPT_QUESTION =
-  'Interrupted: [c] cancel the job  [d] detach (the job keeps running)  [any other key] keep watching';
-
-/** Asks on the terminal and reads one key (raw mode, restored afterwards). */
-export function askInterrupt(io: CliIo): Promise<InterruptChoice> {
-  const stdin = io.stdin;
-  io.stdout.write(`\r\x1b[2K${INTERRUPT_QUESTION} `);
-  return new Promise((resolve) => {
-    const onData = (chunk: Buffer | string) => {
-      stdin.off('data', onData);
-      stdin.setRawMode?.(false);
-      stdin.pause();
-      const choice = choiceForKey(String(chunk).slice(0, 1));
-      io.stdout.write(`${choice}\n`);
-      resolve(choice);
-    };
-    stdin.setRawMode?.(true);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
+export interface InterruptOptions {
+  cancelOnExit: boolean;
+  /** Show the question (the view pauses and shows it in place of its status line); absent: Ctrl-C detaches. */
+  ask?: (question: string) => void;
+  decide: (choice: InterruptChoice) => void;
 }
 
-/**
- * Installs the SIGINT/SIGTERM/SIGHUP handling for one watch; `decide` gets each choice. Returns
- * the function that removes it.
- */
-export function handleInterrupts(
-  io: CliIo,
-  opts: { cancelOnExit: boolean; onAsk: () => void; decide: (choice: InterruptChoice) => void },
-): () => void {
+/** Installs the handling for one watch; returns the function that removes it and restores the terminal. */
+export function handleInterrupts(io: CliIo, opts: InterruptOptions): () => void {
+  const stdin = io.stdin;
+  const interactive =
+    stdin.isTTY === true && io.stdout.isTTY === true && typeof stdin.setRawMode === 'function';
   let asking = false;
-  const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
-  const onSigint = () => {
-    if (asking) return;
+  const interrupted = () => {
     if (opts.cancelOnExit) return opts.decide('cancel');
-    if (!interactive) return opts.decide('detach');
+    if (!interactive || !opts.ask) return opts.decide('detach');
     asking = true;
-    opts.onAsk();
-    void askInterrupt(io).then((choice) => {
+    opts.ask(INTERRUPT_QUESTION);
+  };
+  const onKey = (chunk: Buffer | string) => {
+    const key = String(chunk).slice(0, 1);
+    if (asking) {
       asking = false;
-      opts.decide(choice);
-    });
+      opts.decide(choiceForKey(key));
+    } else if (key === '\x03') {
+      interrupted();
+    }
   };
   const onTerminate = () => opts.decide(opts.cancelOnExit ? 'cancel' : 'detach');
-  process.on('SIGINT', onSigint);
+  if (interactive) {
+    stdin.setRawMode?.(true);
+    stdin.on('data', onKey);
+    stdin.resume();
+  }
+  process.on('SIGINT', interrupted);
   process.on('SIGTERM', onTerminate);
   process.on('SIGHUP', onTerminate);
   return () => {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', interrupted);
     process.off('SIGTERM', onTerminate);
     process.off('SIGHUP', onTerminate);
+    if (interactive) {
+      stdin.off('data', onKey);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+    }
   };
 }

@@ -19,8 +19,8 @@ export interface JobView {
   chunk(text: string): void;
   progress(status: JobStatus): void;
   end(status: JobStatus, end: JobEnd): void;
-  /** Stop drawing (a prompt is about to use the terminal) and start again. */
-  pause(): void;
+  /** Stop drawing (and show `note` where the status line was, e.g. a question), then start again. */
+  pause(note?: string): void;
   resume(): void;
   close(): void;
 }
