@@ -20,13 +20,17 @@ describe.skipIf(!env.available)(`npm pack + npm install -g${skipNote(env)}`, () 
   let tgz: string;
   let bin: string;
   let userEnv: NodeJS.ProcessEnv;
-  const version = async () => (JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = async () =>
+    (JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'claude-pod-pack-'));
     // A rootful runtime's container user must reach the demo's workspace under TMPDIR.
     await chmod(dir, 0o755);
-    const packed = await run('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: repo, maxBuffer: 1 << 24 });
+    const packed = await run('npm', ['pack', '--silent', '--pack-destination', dir], {
+      cwd: repo,
+      maxBuffer: 1 << 24,
+    });
     tgz = join(dir, packed.stdout.trim().split('\n').pop()!);
     const prefix = join(dir, 'prefix');
     await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tgz], {
@@ -75,8 +79,14 @@ describe.skipIf(!env.available)(`npm pack + npm install -g${skipNote(env)}`, () 
 
   it('doctor --json runs from the install and reports its version', async () => {
     const { stdout } = await run(bin, ['doctor', '--json'], { env: userEnv, maxBuffer: 1 << 22 });
-    const report = JSON.parse(stdout) as { ok: boolean; checks: Array<{ id: string; status: string; value: string }> };
-    expect(report.checks[0]).toMatchObject({ id: 'version', value: expect.stringMatching(new RegExp(`^${await version()} `)) });
+    const report = JSON.parse(stdout) as {
+      ok: boolean;
+      checks: Array<{ id: string; status: string; value: string }>;
+    };
+    expect(report.checks[0]).toMatchObject({
+      id: 'version',
+      value: expect.stringMatching(new RegExp(`^${await version()} `)),
+    });
     expect(report.checks.find((c) => c.id === 'image')?.status).toBe('ok');
     expect(report.checks.find((c) => c.id === 'auth')?.status).not.toBe('ok');
     expect(report.ok).toBe(true);
@@ -87,7 +97,9 @@ describe.skipIf(!env.available)(`npm pack + npm install -g${skipNote(env)}`, () 
     const lines = stdout.split('\n');
     expect(lines).toContain('→ Write hello.txt');
     expect(lines.find((l) => l.startsWith('✓ completed in'))).toMatch(/· exit 0$/);
-    expect(stdout).toMatch(/hello\.txt contains: "Hello from Claude Code, running in a claude-pod container\.\\n"/);
+    expect(stdout).toMatch(
+      /hello\.txt contains: "Hello from Claude Code, running in a claude-pod container\.\\n"/,
+    );
     await expect(stat(join(dir, 'prefix', 'lib', 'node_modules', 'claude-pod', '.cache'))).rejects.toThrow();
     await expect(stat(join(dir, 'home', '.cache', 'claude-pod'))).resolves.toBeTruthy();
   });
