@@ -98,7 +98,8 @@ describe('watchJob', () => {
     const api = new FakeWatchApi(1000, { status: 'cancelled', endedAt: '2026-01-01T00:00:02.000Z' });
     api.append(streamFixture('simple.jsonl').toString('utf8'));
     const view = new Recorder();
-    expect((await watchJob(api, 'job-1', view))?.status).toBe('cancelled');
+    // No poll within the test's time: the end must come from the first status.
+    expect((await watchJob(api, 'job-1', view, { pollMs: 60_000 }))?.status).toBe('cancelled');
     expect(view.chunks.join('')).toBe(streamFixture('simple.jsonl').toString('utf8'));
   });
 });
