@@ -283,31 +283,35 @@ describe.skipIf(!runtime.available)(
       const plugins = config.plugins as { entries: Record<string, { config: Record<string, unknown> }> };
       expect(plugins.entries['claude-code']!.config.image).toBe(SEED_IMAGE);
       await gateway.start();
-      const warning = await waitUntil('the image warning', async () =>
-        (await gateway.logText())
-          .split('\n')
-          .find((l) => l.includes(`the configured image ${SEED_IMAGE} does not exist`)),
-      );
-      expect(warning).toMatch(
-        /remove the "image" key from plugins\.entries\["claude-code"\]\.config and restart the gateway/,
-      );
-      expect(warning).toContain('`claude-pod setup --config ~/.openclaw/openclaw.json`');
-      const started = await gateway.invoke('claude_code_start', { prompt: 'hello' });
-      expect(started.result?.details).toMatchObject({ ok: false, error: { code: 'IMAGE_NOT_FOUND' } });
-      const hint = (started.result?.details as { error: { hint: string } }).error.hint;
-      expect(hint).toContain(SEED_IMAGE);
-      expect(hint).toMatch(/seed plugin's image .* remove the "image" key/);
-      expect(hint).not.toMatch(/^[^:]*run `claude-pod setup`\s*$/);
-      graded.push({ name: 'image not found', result: started.result!, expectFailed: true });
-      // Once: at most one line in each log the gateway writes.
-      for (const text of await gateway.logTexts()) {
-        expect(
-          text.split(`the configured image ${SEED_IMAGE} does not exist`).length - 1,
-        ).toBeLessThanOrEqual(1);
+      try {
+        const warning = await waitUntil('the image warning', async () =>
+          (await gateway.logText())
+            .split('\n')
+            .find((l) => l.includes(`the configured image ${SEED_IMAGE} does not exist`)),
+        );
+        expect(warning).toMatch(
+          /remove the "image" key from plugins\.entries\["claude-code"\]\.config and restart the gateway/,
+        );
+        expect(warning).toContain('`claude-pod setup --config ~/.openclaw/openclaw.json`');
+        const started = await gateway.invoke('claude_code_start', { prompt: 'hello' });
+        expect(started.result?.details).toMatchObject({ ok: false, error: { code: 'IMAGE_NOT_FOUND' } });
+        const hint = (started.result?.details as { error: { hint: string } }).error.hint;
+        expect(hint).toContain(SEED_IMAGE);
+        expect(hint).toMatch(/seed plugin's image .* remove the "image" key/);
+        expect(hint).not.toMatch(/^[^:]*run `claude-pod setup`\s*$/);
+        graded.push({ name: 'image not found', result: started.result!, expectFailed: true });
+        // Once: one line at most in each log the gateway writes (its output, its log file).
+        for (const text of await gateway.logTexts()) {
+          const lines = text
+            .split('\n')
+            .filter((l) => l.includes(`the configured image ${SEED_IMAGE} does not exist`));
+          expect(lines.length, lines.join('\n')).toBeLessThanOrEqual(1);
+        }
+        // The key came from env.vars: no warning about credentials.
+        expect(await gateway.logText()).not.toContain('no Anthropic credentials');
+      } finally {
+        await gateway.stop();
       }
-      // The key came from env.vars: no warning about credentials.
-      expect(await gateway.logText()).not.toContain('no Anthropic credentials');
-      await gateway.stop();
       mark('seed image warned');
     });
 
