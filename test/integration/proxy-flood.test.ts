@@ -53,8 +53,11 @@ async function floodStats(workspace: string): Promise<FloodStats[]> {
   return stats;
 }
 
-/** From the mock's receipt of the job's request to its result in status(): the reply through the proxy. */
-async function streamed(stack: Stack, sup: Supervisor, jobId: string, marker: string) {
+/**
+ * From the mock's receipt of the job's request to its result in status() (the reply through the
+ * proxy), and from start() to that result (the job's way to the API included).
+ */
+async function streamed(stack: Stack, sup: Supervisor, jobId: string, marker: string, startedAt: number) {
   const resultAt = await until(
     `the result of ${jobId}`,
     () => {
@@ -67,7 +70,11 @@ async function streamed(stack: Stack, sup: Supervisor, jobId: string, marker: st
   );
   const request = stack.mock.messageRequests().find((r) => JSON.stringify(r.body).includes(marker));
   const final = await stack.waitForEnd(jobId);
-  return { ms: request ? resultAt - request.receivedAt : Number.POSITIVE_INFINITY, final };
+  return {
+    ms: request ? resultAt - request.receivedAt : Number.POSITIVE_INFINITY,
+    totalMs: resultAt - startedAt,
+    final,
+  };
 }
 
 describe.skipIf(!env.available)(
@@ -86,8 +93,9 @@ describe.skipIf(!env.available)(
       const stream = (marker: string) =>
         sup.start({ prompt: `${marker} ${formatDirective('slow-stream', STREAM)}` });
 
+      const baseAt = Date.now();
       const base = await stream('stream-alone-3f1c');
-      const baseline = await streamed(stack, sup, base.jobId, 'stream-alone-3f1c');
+      const baseline = await streamed(stack, sup, base.jobId, 'stream-alone-3f1c', baseAt);
       expect(baseline.final.status).toBe('completed');
       const pidFile = proxyPaths(join(stack.config.sessionsDir as string, '.proxy')).pidFile;
       const daemon = (await readPidFile(pidFile))?.pid;
@@ -109,7 +117,10 @@ describe.skipIf(!env.available)(
         200,
       );
 
-      const run = async (m: string) => streamed(stack, sup, (await stream(m)).jobId, m);
+      const run = async (m: string) => {
+        const at = Date.now();
+        return streamed(stack, sup, (await stream(m)).jobId, m, at);
+      };
       const runs = Promise.all([run('stream-one-8d2e'), run('stream-two-c47a')]);
       // A job started meanwhile: its grant asks the daemon over the control socket, as any start does.
       const startedAt = Date.now();
@@ -122,7 +133,8 @@ describe.skipIf(!env.available)(
 
       console.info(
         `[flood] reply of ${STREAM.count} x ${STREAM.delay} ms: alone ${baseline.ms} ms, during the flood ` +
-          `${a.ms} / ${b.ms} ms; a job started meanwhile ended in ${lateMs} ms; flood: ${refused(after)} ` +
+          `${a.ms} / ${b.ms} ms; start to result alone ${baseline.totalMs} ms, during the flood ` +
+          `${a.totalMs} / ${b.totalMs} ms; a job started meanwhile ended in ${lateMs} ms; flood: ${refused(after)} ` +
           `connects refused (${refused(before)} before the streams), ${attempts(after)} attempted, ` +
           `${after.reduce((n, s) => n + s.connected, 0)} accepted`,
       );
@@ -134,6 +146,7 @@ describe.skipIf(!env.available)(
         expect(run.final.status, `${run.final.errorCode}: ${run.final.error}`).toBe('completed');
         expect(run.final.claude.result).toBe(expectedText);
         expect(run.ms).toBeLessThan(baseline.ms + 3000);
+        expect(run.totalMs).toBeLessThan(baseline.totalMs + 10_000);
       }
       expect(lateEnd.status, `${lateEnd.errorCode}: ${lateEnd.error}`).toBe('completed');
       // Start to end of a one-reply job: 5-10 s on the loaded 2-core machine during the flood (a
