@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { rmdir } from 'node:fs/promises';
+import { lstat, rmdir } from 'node:fs/promises';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { ActivityTouch } from './activity.js';
@@ -236,11 +236,17 @@ export class ProxyDaemon implements ListenerHost {
     if (await this.tokens.refresh()) await this.reconcile();
   }
 
-  /** A successor named in the pid file means we give way; a missing pid file is written again. */
+  /**
+   * A successor named in the pid file means we give way. No pid file at all means our state
+   * directory is being removed (nobody else deletes it: a daemon removes it only while it names
+   * itself), so we stop rather than write files into a directory on its way out; an unreadable
+   * one is written again.
+   */
   private async checkServing(): Promise<void> {
     if (this.handoverUntil !== null) return this.handover();
     const current = await readPidFile(this.paths.pidFile);
     if (current === null) {
+      if (!(await exists(this.paths.pidFile))) return this.drain('state directory removed');
       if (this.serving()) await this.claim();
       return;
     }
@@ -366,4 +372,13 @@ export async function peerServing(socketPath: string, fingerprint: string): Prom
   const health = await fetchHealth(socketPath, 1000);
   if (health && health.fingerprint === fingerprint && health.serving && !health.draining) return health.pid;
   return null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }

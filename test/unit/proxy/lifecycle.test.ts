@@ -1,4 +1,4 @@
-import { unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -294,6 +294,21 @@ describe('api proxy daemon lifecycle', () => {
     await unlink(proxy.paths.controlSocket);
     await waitFor(async () => (await fetchHealth(proxy.paths.controlSocket, 200))?.pid === proxy.pid);
     await waitFor(async () => (await post(job, job.token).catch(() => null))?.status === 200);
+  });
+
+  it('stops, writing nothing, when its state directory is removed under it (rm -rf of a state dir)', async () => {
+    const stateDir = await scratch.stateDir();
+    const proxy = await ensureApiProxy({
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key', value: 'key-rm' },
+    });
+    await proxy.grant('job-rm');
+    const pid = proxy.pid;
+    // What an rm -rf does first in the proxy's directory: the pid file goes.
+    await unlink(proxy.paths.pidFile);
+    await waitFor(() => !isAlive(pid));
+    await expect(readdir(proxy.paths.dir)).resolves.not.toContain('proxy.json');
   });
 
   it('stop() ends the daemon and frees the socket', async () => {
