@@ -22,6 +22,7 @@ import { stageContainerRuntime } from './stage-runtime.js';
 import { acquireStateLock } from './state-lock.js';
 import { statePaths } from './state-paths.js';
 import { Supervisor, type SupervisorTiming } from './supervisor.js';
+import { proxyOptionsFor } from './proxy-options-for.js';
 
 export interface CreateSupervisorOptions {
   logger?: Logger;
@@ -126,6 +127,7 @@ export async function openOwner(
         sessionsDir: config.sessionsDir,
         upstream: config.apiBaseUrl,
         credentialsPath: config.credentialsPath,
+        proxyOptions: proxyOptionsFor(config),
         socketOwner: containerUid === null ? null : { uid: containerUid, gid: containerUid },
         ...(options.env ? { env: options.env } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
