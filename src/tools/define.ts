@@ -6,13 +6,16 @@
  */
 import { z } from 'zod';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { SupervisorApi } from '../supervisor/api.js';
 import { errorResult, toolErrorSchema, type TextContent, type ToolResult } from './result.js';
 
-/** The part of the supervisor the tools use (a fake in unit tests). */
+/**
+ * The part of the supervisor the tools use (a fake in unit tests): picked from the interface an
+ * owner of the state directory and a client of one both offer.
+ */
 export type ToolSupervisor = Pick<
-  Supervisor,
-  'start' | 'status' | 'output' | 'cancel' | 'cleanup' | 'sessions'
+  SupervisorApi,
+  'start' | 'status' | 'output' | 'cancel' | 'cleanup' | 'sessions' | 'info'
 >;
 
 export interface ToolSpec<P extends z.ZodObject = z.ZodObject, D extends z.ZodObject = z.ZodObject> {

@@ -11,7 +11,7 @@ export const statusTool = defineTool({
     'cancelled), elapsedSeconds, outputSize, tailOutput (last ~500 characters), lastOutputSecondsAgo, ' +
     'activityState (active = producing output, processing = busy without output, idle), metrics (CPU, memory), ' +
     'exitCode and error when it ended, and pollAfterSeconds while it runs. ' +
-    'You get a notification when the job ends, so prefer waiting for it; when you do poll, wait at least ' +
+    'If claude_code_start said a notification will arrive, prefer waiting for it; when you do poll, wait at least ' +
     'pollAfterSeconds between calls. A failed or cancelled job is a normal answer here, not a tool failure.',
   parameters: z
     .object({

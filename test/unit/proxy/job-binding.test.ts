@@ -93,20 +93,14 @@ describe('tokens bound to their job', () => {
     await waitFor(() => !isAlive(before));
     await expect(post(job, job.token)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
 
-    // A new supervisor's handle, as after a restart.
-    const again = scratch.track(
-      await ensureApiProxy({
-        stateDir: proxy.paths.dir.replace(/\/api-proxy$/, ''),
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'sk-real' },
-      }),
-    );
-    const access = await again.reattach('job-back');
+    // The supervisor's handle, whose daemon died under it: re-attaching brings one back.
+    const access = await proxy.reattach('job-back');
     expect(access).toEqual({
       socketDir: job.socketDir,
       socketPath: job.socketPath,
       activityFile: job.activityFile,
     });
+    const again = proxy;
     // The same directory (what a running container has mounted), a new socket in it.
     expect((await stat(job.socketDir)).ino).toBe(dirIno);
     expect(again.pid).not.toBe(before);
@@ -114,5 +108,19 @@ describe('tokens bound to their job', () => {
     // Every other granted job got its socket back too; an unknown job gets nothing.
     expect((await lstat(jobSocketDir(again.paths, 'job-a'))).isDirectory()).toBe(true);
     expect(await again.reattach('job-never')).toBeNull();
+
+    // A new supervisor's handle after a restart (the daemon died too): the same, from scratch.
+    const second = again.pid;
+    process.kill(second, 'SIGKILL');
+    await waitFor(() => !isAlive(second));
+    const restarted = scratch.track(
+      await ensureApiProxy({
+        stateDir: proxy.paths.dir.replace(/\/api-proxy$/, ''),
+        upstream: upstream.url,
+        credential: { kind: 'api-key', value: 'sk-real' },
+      }),
+    );
+    expect((await restarted.reattach('job-back'))?.socketPath).toBe(job.socketPath);
+    expect((await post(job, job.token)).status).toBe(200);
   });
 });

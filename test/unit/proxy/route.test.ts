@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy, type JobGrant } from '../../../src/proxy/client.js';
-import { matchRoute } from '../../../src/proxy/route.js';
+import { matchRoute, pathSegments } from '../../../src/proxy/route.js';
 import { startUpstream } from './fixtures/upstream.js';
 import { json, proxyScratch, send } from './fixtures/http.js';
 
@@ -38,6 +38,22 @@ const DOT_SEGMENTS: Array<[string, string]> = [
 ];
 
 describe('path rules', () => {
+  it('refuse a path with a . or .. segment in any spelling before any rule is looked at', () => {
+    const spellings = ['.', '..', '%2e', '%2E', '%2e%2e', '%2E%2E', '.%2e', '%2e.', '.%2E', '%2E.'];
+    for (const dots of spellings) {
+      for (const path of [
+        `/v1/models/${dots}`,
+        `/v1/${dots}/models`,
+        `/${dots}/v1/messages`,
+        `/v1/messages/${dots}`,
+      ]) {
+        expect(pathSegments(path), path).toBeNull();
+      }
+    }
+    expect(pathSegments('/v1/models/claude-x')).toEqual(['v1', 'models', 'claude-x']);
+    expect(pathSegments('/v1/models/a..b')).toEqual(['v1', 'models', 'a..b']);
+  });
+
   it('compare decoded segments and refuse . and .. in every spelling', () => {
     for (const [method, path] of DOT_SEGMENTS)
       expect(matchRoute(method, path), `${method} ${path}`).toBeNull();
