@@ -9,7 +9,9 @@ import { ensureApiProxy, type ApiProxyHandle, type JobGrant } from '../../../src
 import type { ContainerSpec } from '../../../src/runtime/engine.js';
 import { parseConfig } from '../../../src/shared/config.js';
 import { proxyOptionsFor } from '../../../src/supervisor/proxy-options-for.js';
+import { formatDirective } from '../../../src/mock-api/index.js';
 import { startLoopbackOrigins } from '../../fixtures/loopback-origins.js';
+import { startStack, type Stack } from '../helpers/stack.js';
 import { startUpstream } from '../../unit/proxy/fixtures/upstream.js';
 import {
   mustHave,
@@ -192,6 +194,50 @@ describe.skipIf(!env.available)(
       expect(log).not.toContain('proxy-authorization');
       // And the daemon still serves the model API after all of that.
       expect((await proxy.health())?.serving).toBe(true);
+    }, 240_000);
+  },
+);
+
+describe.skipIf(!env.available)(
+  `network mode "proxy" through the supervisor: Claude Code's Bash tool${skipNote(env)}`,
+  () => {
+    let dir: string;
+    let origins: Awaited<ReturnType<typeof startLoopbackOrigins>>;
+    let stack: Stack;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'cp-egress-sup-'));
+      origins = await startLoopbackOrigins(dir);
+      stack = await startStack({
+        network: 'proxy',
+        egressAllowlist: [`${origins.host}:${origins.httpPort}`, `${origins.host}:${origins.httpsPort}`],
+      });
+    });
+    afterAll(async () => {
+      await stack?.dispose();
+      await origins?.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('a real job reaches an allowlisted origin and gets the 403 for another host, its model API untouched', async () => {
+      const o = origins.host;
+      const command = [
+        `echo "EGRESS_OK:$(curl -sSk https://${o}:${origins.httpsPort}/hello)"`,
+        `echo "EGRESS_DENIED:$(curl -sS http://not-listed.example.com/ 2>&1)"`,
+      ].join('; ');
+      const { jobId } = await stack.supervisor.start({
+        prompt: `Fetch. ${formatDirective('bash', { command, text: 'fetched' })}`,
+      });
+      const final = await stack.waitForEnd(jobId, undefined, 180_000);
+      expect(final.status, final.error ?? '').toBe('completed');
+      expect(final.claude.result).toContain('fetched');
+      const { content } = await stack.supervisor.output(jobId, { limit: 1024 * 1024 });
+      expect(content).toContain('EGRESS_OK:hello from the loopback origin');
+      expect(content).toContain('EGRESS_DENIED:claude-pod: egress to not-listed.example.com:80 refused');
+      expect(content).toContain('is not in egressAllowlist');
+      expect(origins.seen).toContain('GET /hello');
+      // Claude Code's own API requests still went direct to the forwarder (NO_PROXY), to the mock.
+      expect(stack.mock.messageRequests().length).toBeGreaterThanOrEqual(2);
     }, 240_000);
   },
 );

@@ -39,7 +39,12 @@ async function allText(dir: string): Promise<string> {
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
-    if ((await stat(path)).size > 20 * 1024 * 1024) continue;
+    // Files come and go (activity files of ending jobs): whatever is still there is read.
+    const size = await stat(path).then(
+      (st) => st.size,
+      () => null,
+    );
+    if (size === null || size > 20 * 1024 * 1024) continue;
     out += await readFile(path, 'utf8').catch(() => '');
   }
   return out;
