@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { json, okResult } from './result.js';
+import { jobInSession } from './job-ref.js';
 import { jobStatusSchema, pollAfterSeconds, jobRefParams } from './schemas.js';
 
 export const statusTool = defineTool({
@@ -27,7 +28,7 @@ export const statusTool = defineTool({
     })
     .strict(),
   async run(supervisor, args) {
-    const job = supervisor.status(args.job_id);
+    const job = jobInSession(supervisor, args);
     const poll = pollAfterSeconds(job);
     const text = json(poll === null ? job : { ...job, pollAfterSeconds: poll });
     return okResult(text, { status: job.status, pollAfterSeconds: poll, job });

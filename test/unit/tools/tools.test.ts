@@ -211,7 +211,6 @@ describe('bad calls', () => {
       /unknown parameter "jobId" \(claude_code_status takes "job_id", "session_id"\)/,
     ],
     ['claude_code_start', { prompt: '' }, /"prompt": must not be empty/],
-    ['claude_code_start', { prompt: 'x', session_id: '../etc' }, /"session_id": letters, digits/],
     ['claude_code_output', { job_id: 'job-1', offset: -1 }, /"offset": .*>=0/],
     ['claude_code_output', { job_id: 'job-1', limit: 1.5 }, /"limit": expected int/],
     [
@@ -231,6 +230,33 @@ describe('bad calls', () => {
     expect(result.text).toMatch(message);
     expect(result.text).not.toMatch(/\n\s+at /);
     expect(gradedAsFailure(result.details)).toBe(true);
+  });
+
+  it.each([
+    ['claude_code_start', { prompt: 'x', session_id: '../etc' }],
+    ['claude_code_status', { job_id: 'job-1', session_id: 'a/b' }],
+    ['claude_code_output', { job_id: 'job-1', session_id: '' }],
+    ['claude_code_cancel', { job_id: 'job-1', session_id: 7 }],
+  ])("%s %j → INVALID_SESSION_ID, the library's code and words", async (name, params) => {
+    const { call, supervisor } = setup();
+    const result = await call(name, params);
+    expect(result.details).toMatchObject({ ok: false, error: { code: ErrorCodes.INVALID_SESSION_ID } });
+    expect(result.text).toMatch(/Invalid session_id: /);
+    expect(supervisor.calls.filter(([n]) => n !== 'status')).toEqual([]);
+  });
+
+  it('a job named with another session id is JOB_NOT_FOUND naming both, never answered', async () => {
+    const { call, supervisor } = setup();
+    supervisor.jobs.set('job-1', jobStatus({ status: 'running', sessionId: 'sess-1' }));
+    for (const name of ['claude_code_status', 'claude_code_output', 'claude_code_cancel']) {
+      const result = await call(name, { job_id: 'job-1', session_id: 'sess-other' });
+      expect(result.details).toMatchObject({ ok: false, error: { code: 'JOB_NOT_FOUND' } });
+      expect(result.text).toMatch(/job-1 is not in session sess-other/);
+    }
+    expect(supervisor.calls.map(([n]) => n)).not.toContain('cancel');
+    expect(supervisor.calls.map(([n]) => n)).not.toContain('output');
+    const ok = await call('claude_code_status', { job_id: 'job-1', session_id: 'sess-1' });
+    expect(ok.details.ok).toBe(true);
   });
 
   it('supervisor errors keep their code and carry a hint; unknown errors carry no stack', async () => {
