@@ -10,7 +10,7 @@ import {
   readCredentials,
   writeRefreshedLogin,
   type CredentialsSnapshot,
-} from './credentials-file.js';
+} from './login-file.js';
 import { refreshLogin, TokenRefreshError } from './token-endpoint.js';
 
 /** The file is looked at (one stat) at most this often on the request path. */

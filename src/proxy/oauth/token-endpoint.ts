@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import type { RefreshedLogin } from './credentials-file.js';
+import type { RefreshedLogin } from './login-file.js';
 
 /** Claude Code's answer shape (proxy-options.ts says where it comes from). */
 const answerSchema = z.object({
