@@ -25,6 +25,7 @@ import {
   type SocketOwner,
 } from './paths.js';
 import { isAlive, isProxyProcess, readLegacyPid, readPidFile } from './pid-file.js';
+import { resolveProxyOptions, type ProxyOptions, type ProxyOptionsInput } from './proxy-options.js';
 import { configFingerprint, type CredentialKind, type ProxyCredential } from './settings.js';
 import { socketInode } from './socket-file.js';
 import { spawnDaemon } from './spawn-daemon.js';
@@ -44,6 +45,8 @@ export interface EnsureApiProxyOptions {
   socketOwner?: SocketOwner;
   /** Per-job caps and timeouts (limits.ts). */
   limits?: JobLimitsInput;
+  /** OAuth refresh, egress allowlist, server-side tools (proxy-options.ts). */
+  proxyOptions?: ProxyOptionsInput;
   logger?: Logger;
   /** The daemon exits after this long with no connections and no tokens (default 60 s). */
   idleExitMs?: number;
@@ -114,6 +117,7 @@ interface Context {
   options: EnsureApiProxyOptions;
   paths: ProxyPaths;
   limits: JobLimits;
+  proxyOptions: ProxyOptions;
   fingerprint: string;
 }
 
@@ -128,11 +132,13 @@ const SYNC_TIMEOUT_MS = 10_000;
 export async function ensureApiProxy(options: EnsureApiProxyOptions): Promise<ApiProxyHandle> {
   const paths = proxyPaths(options.stateDir);
   const limits = resolveJobLimits(options.limits);
+  const proxyOptions = resolveProxyOptions(options.proxyOptions);
   const ctx: Context = {
     options,
     paths,
     limits,
-    fingerprint: configFingerprint(options.upstream, options.credential, limits),
+    proxyOptions,
+    fingerprint: configFingerprint(options.upstream, options.credential, limits, proxyOptions),
   };
   const serving = await serialized(paths.dir, () => startOrReuse(ctx));
   return makeHandle(ctx, serving);
@@ -169,6 +175,7 @@ async function startOrReuse(ctx: Context): Promise<Serving> {
         upstream: options.upstream,
         credential: options.credential,
         limits: ctx.limits,
+        options: ctx.proxyOptions,
         ...(options.idleExitMs === undefined ? {} : { idleExitMs: options.idleExitMs }),
         ...(options.orphanExitMs === undefined ? {} : { orphanExitMs: options.orphanExitMs }),
         ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
@@ -240,7 +247,7 @@ function makeHandle(ctx: Context, initial: Serving): ApiProxyHandle {
 
   return {
     paths,
-    credentialKind: options.credential.kind,
+    credentialKind: options.credential.kind === 'api-key' ? 'api-key' : 'oauth',
     get pid() {
       return serving.pid;
     },

@@ -4,6 +4,9 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { ActivityTouch } from './activity.js';
 import { createControlServer, fetchHealth, type ProxyHealth, type SyncReply } from './control.js';
+import { parseAllowlist } from '../shared/egress-allowlist.js';
+import { createEgress, type EgressHandler } from './egress/egress-proxy.js';
+import { credentialSource } from './oauth/oauth-credential.js';
 import { connectionBudget, readFdLimit, type FdLimit } from './fd-limit.js';
 import { createForwarder, type JobRequestHandler } from './http-proxy.js';
 import { JobListener, type ListenerHost } from './job-listener.js';
@@ -39,6 +42,7 @@ export class ProxyDaemon implements ListenerHost {
   private readonly tokens: TokenTable;
   private readonly activity: ActivityTouch;
   private readonly forward: JobRequestHandler;
+  private readonly egress: EgressHandler;
   private readonly listeners = new Map<string, JobListener>();
   /** Listeners of revoked jobs whose connections have not ended yet. */
   private readonly retired = new Set<JobListener>();
@@ -67,9 +71,18 @@ export class ProxyDaemon implements ListenerHost {
     this.tokens = new TokenTable(paths.tokensFile);
     this.activity = new ActivityTouch(paths);
     this.warnings = new ThrottledLog(logger, 5000);
+    const egress = settings.options.egress;
+    this.egress = createEgress({
+      allowlist: egress ? parseAllowlist(egress.allowlist) : null,
+      lookupToken: (token) => this.tokens.jobFor(token),
+      onActivity: (jobId) => this.activity.touch(jobId),
+      logger,
+    });
     this.forward = createForwarder({
+      egress: this.egress,
       upstream: settings.upstream,
-      credential: settings.credential,
+      credential: credentialSource(settings, logger),
+      refuseServerTools: settings.options.refuseServerTools,
       lookupToken: (token) => this.tokens.jobFor(token),
       onActivity: (jobId) => this.activity.touch(jobId),
       draining: () => this.isDraining || !this.isServing,
@@ -204,6 +217,7 @@ export class ProxyDaemon implements ListenerHost {
         this.settings.limits,
         this,
         this.forward,
+        (req, socket, head, job) => this.egress.connect(req, socket, head, job),
       );
       try {
         await prepareJobSocketDir(dir, granted.owner ?? currentUser());

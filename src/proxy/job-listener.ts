@@ -1,5 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { JobContext, JobRequestHandler } from './http-proxy.js';
 import type { JobLimits } from './limits.js';
 import { JOB_SOCKET_NAME, type SocketOwner } from './paths.js';
@@ -65,6 +66,8 @@ export class JobListener implements JobContext {
     private readonly limits: JobLimits,
     private readonly host: ListenerHost,
     handler: JobRequestHandler,
+    /** CONNECT requests (the egress proxy); without one they are refused. */
+    connectHandler?: (req: http.IncomingMessage, socket: Duplex, head: Buffer, job: JobContext) => void,
   ) {
     this.socketPath = join(socketDir, JOB_SOCKET_NAME);
     this.budget = new RequestBudget(limits.requestsPerSecond, limits.requestBurst);
@@ -77,6 +80,11 @@ export class JobListener implements JobContext {
       },
       (req, res) => this.onRequest(req, res, handler),
     );
+    this.http.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      // A tunnel lives on its own: the server's idle timer no longer applies, the egress proxy's does.
+      if (connectHandler) connectHandler(req, socket, head, this);
+      else socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
     this.http.keepAliveTimeout = limits.keepAliveTimeoutMs;
     this.http.timeout = limits.idleTimeoutMs;
     // This server never listens itself (connections are handed to it), and node:http arms its

@@ -71,7 +71,12 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const fingerprint = configFingerprint(settings.upstream, settings.credential, settings.limits);
+  const fingerprint = configFingerprint(
+    settings.upstream,
+    settings.credential,
+    settings.limits,
+    settings.options,
+  );
   const peer = await peerServing(paths.controlSocket, fingerprint);
   if (peer !== null && peer !== process.pid) {
     logger.info({ peer }, 'another api proxy with this configuration already serves');

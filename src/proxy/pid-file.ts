@@ -14,7 +14,7 @@ export const pidFileSchema = z.object({
   fingerprint: z.string(),
   controlSocket: z.string(),
   upstream: z.string(),
-  credentialKind: z.enum(['api-key', 'oauth']),
+  credentialKind: z.enum(['api-key', 'oauth', 'oauth-file']),
   startedAt: z.number(),
 });
 export type ProxyPidFile = z.infer<typeof pidFileSchema>;

@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import type { JobLimits } from './limits.js';
 import type { ProxyPaths } from './paths.js';
+import type { ProxyOptions } from './proxy-options.js';
 import { ENV, EXIT_PEER_RUNNING, READY_FD_ENV, type ProxyCredential } from './settings.js';
 
 export interface SpawnOptions {
@@ -12,6 +13,7 @@ export interface SpawnOptions {
   upstream: string;
   credential: ProxyCredential;
   limits: JobLimits;
+  options: ProxyOptions;
   idleExitMs?: number;
   orphanExitMs?: number;
   drainMs?: number;
@@ -45,6 +47,7 @@ export async function spawnDaemon(
   env[ENV.credentialKind] = options.credential.kind;
   env[ENV.credential] = options.credential.value;
   env[ENV.limits] = JSON.stringify(options.limits);
+  env[ENV.options] = JSON.stringify(options.options);
   if (options.idleExitMs !== undefined) env[ENV.idleExitMs] = String(options.idleExitMs);
   if (options.drainMs !== undefined) env[ENV.drainMs] = String(options.drainMs);
   if (options.orphanExitMs !== undefined) env[ENV.orphanExitMs] = String(options.orphanExitMs);

@@ -23,6 +23,7 @@ import { sessionDiskLimits } from './session-files.js';
 import { acquireStateLock } from './state-lock.js';
 import { statePaths } from './state-paths.js';
 import { Supervisor, type SupervisorTiming } from './supervisor.js';
+import { proxyOptionsFor } from './proxy-options-for.js';
 
 export interface CreateSupervisorOptions {
   logger?: Logger;
@@ -132,6 +133,7 @@ export async function openOwner(
         sessionsDir: config.sessionsDir,
         upstream: config.apiBaseUrl,
         credentialsPath: config.credentialsPath,
+        proxyOptions: proxyOptionsFor(config),
         socketOwner: containerUid === null ? null : { uid: containerUid, gid: containerUid },
         ...(options.env ? { env: options.env } : {}),
         ...(options.logger ? { logger: options.logger } : {}),

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { ensureApiProxy, type ApiProxyHandle, type SocketOwner } from '../proxy/client.js';
 import type { JobLimitsInput } from '../proxy/limits.js';
+import type { ProxyOptionsInput } from '../proxy/proxy-options.js';
+import type { ProxyCredential } from '../proxy/settings.js';
 import type { Logger } from '../shared/logger.js';
 import type { ApiAccess, ApiGate } from './api-gate.js';
 import { requireCredential } from './auth.js';
@@ -29,20 +31,29 @@ export class ProxyGate implements ApiGate {
        */
       socketOwner?: SocketOwner | null;
       limits?: JobLimitsInput;
+      /** OAuth refresh, egress allowlist, server-side tools. */
+      proxyOptions?: ProxyOptionsInput;
     },
   ) {}
 
   private proxy(): Promise<ApiProxyHandle> {
     this.handle ??= (async () => {
-      const { credential } = await requireCredential({
+      const { credential, source } = await requireCredential({
         credentialsPath: this.opts.credentialsPath,
         ...(this.opts.env ? { env: this.opts.env } : {}),
       });
       this.kind = credential.kind;
+      // A Claude login from the credentials file: the daemon reads the file itself and keeps it
+      // fresh (refreshing on the host), so the fingerprint names the file, not a token that changes.
+      const proxyCredential: ProxyCredential =
+        source === 'oauth-credentials-file'
+          ? { kind: 'oauth-file', value: this.opts.credentialsPath }
+          : credential;
       return ensureApiProxy({
         stateDir: join(this.opts.sessionsDir, '.proxy'),
         upstream: this.opts.upstream,
-        credential,
+        credential: proxyCredential,
+        ...(this.opts.proxyOptions ? { proxyOptions: this.opts.proxyOptions } : {}),
         ...(this.opts.socketOwner ? { socketOwner: this.opts.socketOwner } : {}),
         ...(this.opts.limits ? { limits: this.opts.limits } : {}),
         ...(this.opts.logger ? { logger: this.opts.logger } : {}),
