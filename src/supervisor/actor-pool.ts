@@ -62,6 +62,8 @@ export interface ActorPoolOptions {
 
 /** How fast a job's output rate forgets the past (ms). */
 const RATE_TAU_MS = 2_000;
+/** Threads whose output rates differ by less than this (bytes/s) count as equally loaded. */
+const LOAD_TOLERANCE = 4 * 1024;
 
 interface Host {
   id: number;
@@ -201,7 +203,9 @@ export class ActorPool implements JobPoolLike {
       if (host.jobs.size === 0) return host;
       let load = 0;
       for (const e of host.jobs) load += decayed(e, now);
-      if (load < bestLoad || (load === bestLoad && best !== null && host.jobs.size < best.jobs.size)) {
+      const clearlyLess = load < bestLoad - LOAD_TOLERANCE;
+      const asLoaded = Math.abs(load - bestLoad) <= LOAD_TOLERANCE;
+      if (clearlyLess || (asLoaded && best !== null && host.jobs.size < best.jobs.size)) {
         best = host;
         bestLoad = load;
       }

@@ -9,6 +9,7 @@ import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { LABEL_OWNER } from '../../../src/runtime/labels.js';
 import { CliEngine } from '../../../src/runtime/cli-engine.js';
 import { toRuntimeSpec } from '../../../src/runtime/runtime-info.js';
+import { testWorkerThreadsConfig } from '../../fixtures/worker-threads.js';
 
 /** The key the tests' "host" holds; the proxy injects it, the container never sees it. */
 export const TEST_API_KEY = 'sk-test-real-key-held-by-the-host';
@@ -37,6 +38,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     startupTimeout: 90,
     idleTimeout: 90,
     cancelGraceSeconds: 2,
+    ...testWorkerThreadsConfig(),
     ...extra,
   };
   const env = { ANTHROPIC_API_KEY: TEST_API_KEY };
