@@ -149,7 +149,7 @@ describe('ActorPool', () => {
       type: 'progressBatch',
       entries: [{ key: a!.key, bytesIn: 3, message: progress('a') }],
     });
-    expect(got.a).toHaveLength(1);
+    expect(got).toEqual({ a: [progress('a')], b: [progress('b')] });
   });
 
   it('aborts a queued job off the queue, and a placed one by telling its actor to detach — never by ending its thread', async () => {
