@@ -14,6 +14,7 @@
  */
 import { constants, existsSync, openSync, readdirSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
 import { join } from 'node:path';
 import { sessionPlan } from './claude-session.mjs';
 
