@@ -18,6 +18,7 @@ import {
 } from './scenarios/gateway.js';
 import { runRssScenario, type RssOutcome } from './scenarios/rss.js';
 import { runStartOverhead, type StartOverheadOutcome } from './scenarios/start-overhead.js';
+import { runValidationCost, type ValidationResult } from './scenarios/validation.js';
 import { expectedOutput } from './expected-output.js';
 import { MiB } from './stats.js';
 
@@ -50,6 +51,7 @@ export interface BenchResults {
   /** The previous design's figures (one thread per job), from bench/results/before-actors.json. */
   before: Pick<BenchResults, 'meta' | 'load'> | null;
   parse: ParseThroughputResult;
+  validation: ValidationResult;
   startOverhead: StartOverheadOutcome;
   targets: TargetResult[];
 }
@@ -173,6 +175,9 @@ export async function runBench(
     repeats: o.parseRepeats,
   });
 
+  log('validation cost of a progress message on the main thread');
+  const validation = runValidationCost();
+
   let startOverhead: StartOverheadOutcome = { available: false, reason: 'skipped (--no-real-runtime)' };
   if (o.realRuntime) {
     log(`start overhead with the real runtime (${o.realRuns} runs each)`);
@@ -294,6 +299,7 @@ export async function runBench(
     gateway,
     before,
     parse,
+    validation,
     startOverhead,
     targets: [],
   };

@@ -147,6 +147,18 @@ export function renderMarkdown(r: BenchResults): string {
     '',
   );
 
+  const v = r.validation;
+  lines.push(
+    `### Validation on the main thread (a batch of ${v.entries} progress messages)`,
+    '',
+    '| Step | µs per progress message |',
+    '|---|---:|',
+    `| receiving it: \`structuredClone\` of the batch (what the port does) | ${v.structuredClonePerMessageUs} |`,
+    `| the batch's envelope (\`hostReportSchema\`, once per batch) | ${v.envelopePerMessageUs} |`,
+    `| the message itself (\`workerMessageSchema\`, once, where the supervisor takes it) | ${v.zodPerMessageUs} |`,
+    '',
+  );
+
   const so = r.startOverhead;
   lines.push('### Start overhead with the real runtime', '');
   if (so.available) {
