@@ -13,8 +13,11 @@
  * - **Progress.** A host sends its jobs' progress as one message per tick; the pool hands each
  *   entry to its job's `onMessage`, as if it had come on the job's own port.
  * - **Faults.** A host that dies fails its own jobs (their tasks reject: WORKER_CRASHED) and only
- *   those; the next placement starts a new host in its place. A host left without jobs for
- *   `retireAfterMs` is retired, so an idle supervisor gives its threads' memory back.
+ *   those; the next placement starts a new host in its place.
+ * - **Idle.** A host left without jobs is retired (after `retireAfterMs`, by default as soon as
+ *   the jobs waiting here have been placed): its task ends, so an idle pool holds nothing and keeps
+ *   no process alive. Its thread stays warm for the next host (the worker pool keeps idle threads
+ *   for a while, then ends them and their memory goes back).
  */
 import { deserializeError } from '../shared/errors.js';
 import {
@@ -55,7 +58,7 @@ export interface ActorPoolOptions {
   maxJobs: number;
   /** Hosts (threads) at most. */
   threads: number;
-  /** An empty host is retired after this long (default 20 s). */
+  /** An empty host is retired after this long (default 0: on the next turn). */
   retireAfterMs?: number;
   now?: () => number;
 }
@@ -108,7 +111,7 @@ export class ActorPool implements JobPoolLike {
       throw new RangeError('maxJobs must be ≥ 1');
     if (!Number.isInteger(options.threads) || options.threads < 1)
       throw new RangeError('threads must be ≥ 1');
-    this.retireAfterMs = options.retireAfterMs ?? 20_000;
+    this.retireAfterMs = options.retireAfterMs ?? 0;
     this.now = options.now ?? Date.now;
   }
 

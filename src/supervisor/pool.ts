@@ -23,8 +23,8 @@ export interface JobPoolOptions {
   maxJobs: number;
   /** Worker threads at most (default: see defaultWorkerThreads). */
   threads?: number;
-  /** An idle thread's host is retired after this long (default 20 s); its thread ends 1 s later. */
-  retireAfterMs?: number;
+  /** A thread without jobs ends after this long (default 20 s); until then the next job reuses it. */
+  idleThreadMs?: number;
 }
 
 /**
@@ -37,13 +37,16 @@ export interface JobPoolOptions {
  * counts tasks, not bytes per second; its capacity is threads × tasks-per-thread, not the exact
  * number of running jobs; and coalescing progress needs a channel per thread anyway. Piscina still
  * starts, reuses and retires the threads and fails the task of a thread that dies.
+ *
+ * A host's task lasts while it has jobs: an idle pool has no task running, so it keeps no process
+ * alive, and its threads end after `idleThreadMs` (until then a new host reuses one).
  */
 export class JobPool implements JobPoolLike {
   private readonly piscina: Piscina<HostTask, void>;
   private readonly pool: ActorPool;
 
   constructor(options: JobPoolOptions | number) {
-    const { maxJobs, threads, retireAfterMs } = typeof options === 'number' ? { maxJobs: options } : options;
+    const { maxJobs, threads, idleThreadMs } = typeof options === 'number' ? { maxJobs: options } : options;
     const size = Math.min(threads ?? defaultWorkerThreads(maxJobs), maxJobs);
     const { filename, execArgv } = workerEntry();
     this.piscina = new Piscina<HostTask, void>({
@@ -53,17 +56,13 @@ export class JobPool implements JobPoolLike {
       maxThreads: size,
       // A host holds its thread for as long as it has jobs; atomics would only add wake-ups.
       atomics: 'disabled',
-      // The pool retires a host after its own idle period; the thread then goes soon after.
-      idleTimeout: 1_000,
+      // A host ends with its last job; its thread waits this long for the next one, then goes.
+      idleTimeout: idleThreadMs ?? 20_000,
       concurrentTasksPerWorker: 1,
     });
     // A thread that fails with no task of its own (after its host retired): nothing to fail.
     this.piscina.on('error', () => undefined);
-    this.pool = new ActorPool((_id, report) => this.startHost(report), {
-      maxJobs,
-      threads: size,
-      ...(retireAfterMs === undefined ? {} : { retireAfterMs }),
-    });
+    this.pool = new ActorPool((_id, report) => this.startHost(report), { maxJobs, threads: size });
   }
 
   submit(spec: JobSpec, onMessage: (message: unknown) => void, signal: AbortSignal): SubmittedJob {

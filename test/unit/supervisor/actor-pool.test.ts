@@ -198,15 +198,26 @@ describe('ActorPool', () => {
     await expect(e.done).resolves.toEqual(outcome);
   });
 
-  it('retires a host left without jobs for retireAfterMs', async () => {
+  it('retires a host left without jobs, not while the queue still has jobs for it', async () => {
     const { hosts, start } = fakeHosts();
-    const pool = new ActorPool(start, { maxJobs: 1, threads: 1, retireAfterMs: 10 });
-    const job = pool.submit(spec('a'), () => undefined, new AbortController().signal);
+    const pool = new ActorPool(start, { maxJobs: 1, threads: 1 });
+    const signal = new AbortController().signal;
+    const a = pool.submit(spec('a'), () => undefined, signal);
+    const b = pool.submit(spec('b'), () => undefined, signal);
     settled(hosts[0]!, 'a');
-    await job.done;
+    await a.done;
+    // The queued job took the same host at once.
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0]!.placed.map((p) => p.jobId)).toEqual(['a', 'b']);
+    await new Promise((r) => setTimeout(r, 5));
     expect(hosts[0]!.retired).toBe(false);
-    await new Promise((r) => setTimeout(r, 30));
+    settled(hosts[0]!, 'b');
+    await b.done;
+    await new Promise((r) => setTimeout(r, 5));
     expect(hosts[0]!.retired).toBe(true);
     expect(pool.threads).toBe(0);
+    // A later job gets a new host (on a warm thread, for the worker pool).
+    pool.submit(spec('c'), () => undefined, signal);
+    expect(hosts).toHaveLength(2);
   });
 });
