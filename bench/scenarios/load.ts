@@ -81,8 +81,8 @@ export interface LoadResult {
     rssPeakDeltaMiB: number;
     /** Mean process RSS during the window, over the baseline, per running job. */
     rssWindowPerJobMiB: number;
-    /** Process RSS after the last job ended (seconds after, MiB over the baseline). */
-    rssAfterEnd: Array<{ s: number; deltaMiB: number }>;
+    /** Process RSS after the last job ended (seconds after, MiB over the baseline; the main heap's share). */
+    rssAfterEnd: Array<{ s: number; deltaMiB: number; heapTotalDeltaMiB: number }>;
   };
   accuracy: { jobs: number; identical: number; completed: number; expectedBytes: number; problems: string[] };
   profile?: ProfileSummary;
@@ -216,13 +216,18 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     const peak = sampler.stop();
     forceGc();
     const retained = process.memoryUsage().heapUsed;
-    const rssAfterEnd: Array<{ s: number; deltaMiB: number }> = [];
+    const rssAfterEnd: LoadResult['memory']['rssAfterEnd'] = [];
     if (s.afterEndMs) {
       const ended = performance.now();
       for (let at = 0; at <= s.afterEndMs; at += 1000) {
         await sleep(Math.max(0, ended + at - performance.now()));
         forceGc();
-        rssAfterEnd.push({ s: at / 1000, deltaMiB: round((process.memoryUsage.rss() - base.rss) / MiB, 1) });
+        const m = process.memoryUsage();
+        rssAfterEnd.push({
+          s: at / 1000,
+          deltaMiB: round((m.rss - base.rss) / MiB, 1),
+          heapTotalDeltaMiB: round((m.heapTotal - base.heapTotal) / MiB, 1),
+        });
       }
     }
 
