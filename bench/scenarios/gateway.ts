@@ -7,8 +7,9 @@
  * timed, and the gateway process's RSS is sampled: idle before, during, and after the jobs ended.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, realpath, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,7 +19,12 @@ import { proxyPaths } from '../../src/proxy/paths.js';
 import { LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { isAlive, readPidFile } from '../../src/proxy/pid-file.js';
-import { freePort, Gateway, type OpenclawEnvInfo } from '../../test/e2e/helpers/gateway.js';
+import {
+  freePort,
+  Gateway,
+  OPENCLAW_LOCK_DIR,
+  type OpenclawEnvInfo,
+} from '../../test/e2e/helpers/gateway.js';
 import { LIGHT_RUNTIME, SESSION_SERVER } from '../fake-stack.js';
 import { percentile, round, summarize, type Summary } from '../stats.js';
 
@@ -137,6 +143,8 @@ export async function runGatewayScenario(oc: OpenclawEnvInfo, s: GatewayScenario
     });
     await gateway.start();
     const pid = gatewayPid(root);
+    // The first calls load the tool path of the gateway: idle is measured after a few.
+    for (let i = 0; i < 10; i++) await gateway.invoke('claude_code_sessions', {});
     await sleep(5_000);
     const idle = rssMiB(pid);
 
@@ -225,7 +233,8 @@ export async function runGatewayScenario(oc: OpenclawEnvInfo, s: GatewayScenario
       problems: problems.slice(0, 10),
     };
   } finally {
-    await gateway.cleanup();
+    await gateway.stop(30_000).catch(() => undefined);
+    await removeOurLocks(root);
     server.kill();
     await reapRealContainers(join(root, 'claude-sessions'));
     // The plugin's model-API proxy daemon outlives a stopped gateway by design: stop it here.
@@ -235,6 +244,24 @@ export async function runGatewayScenario(oc: OpenclawEnvInfo, s: GatewayScenario
     if (proxy && isAlive(proxy.pid)) process.kill(proxy.pid, 'SIGTERM');
     await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 }).catch(() => undefined);
   }
+}
+
+/**
+ * The CLI leaves its locks in OPENCLAW_LOCK_DIR whatever TMPDIR says, named by a hash of the
+ * state database's path. Other gateways on this machine (other test runs) may hold theirs there:
+ * only this run's go, and the folder only if nothing else is left in it.
+ */
+async function removeOurLocks(root: string): Promise<void> {
+  const database = join(root, 'state', 'state', 'openclaw.sqlite');
+  const hash = createHash('sha256')
+    .update(await realpath(database).catch(() => database))
+    .digest('hex')
+    .slice(0, 8);
+  const names = await readdir(OPENCLAW_LOCK_DIR).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.endsWith(`.${hash}.lock.sqlite`)) await rm(join(OPENCLAW_LOCK_DIR, name), { force: true });
+  }
+  await rmdir(OPENCLAW_LOCK_DIR).catch(() => undefined);
 }
 
 /**

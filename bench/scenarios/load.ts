@@ -52,7 +52,7 @@ export interface LoadResult {
   mode: JobMode;
   /** Worker threads the pool was allowed (worker mode), as configured; null otherwise. */
   threads: number | null;
-  /** Threads the pool actually ran at the end of the window (worker mode). */
+  /** The most threads the pool ran during the run (worker mode). */
   threadsUsed: number | null;
   /** A synthetic session per job of this length, or null (the recording). */
   sessionMs: number | null;
@@ -174,12 +174,13 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     let windowBytes: number;
     let rssWindowSum = 0;
     let rssWindowSamples = 0;
+    let threadsUsed: number | null = null;
     const rssWindow = setInterval(() => {
       rssWindowSum += process.memoryUsage.rss();
       rssWindowSamples++;
+      if (stack.pool) threadsUsed = Math.max(threadsUsed ?? 0, stack.pool.threads);
     }, 250);
     rssWindow.unref();
-    let threadsUsed: number | null = null;
     await stack.go();
     if (s.rateBytesPerSec !== null || session) {
       await sleep(s.warmupMs);
@@ -191,13 +192,11 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
       await sleep(s.steadyMs);
       probe = gateway.stop();
       windowBytes = outputTotal() - bytes0;
-      threadsUsed = stack.pool?.threads ?? null;
     } else {
       if (s.cpuProfileDir) profiler = await startWindowProfiler(s.cpuProfileDir, name);
       const gateway = startGatewayProbe({ status });
       await Promise.all(ends);
       probe = gateway.stop();
-      threadsUsed = stack.pool?.threads ?? null;
       windowBytes = s.jobs * recording!.bytes;
     }
     clearInterval(rssWindow);
