@@ -42,7 +42,8 @@ case "$verb" in
         prev="$a"
       done
       if [ -n "$name" ]; then
-        echo $$ >"$FAKE_STATE_DIR/$name.pid"
+        # Into its cgroups first, then "running" (the pid file `inspect` reads): a metrics sample
+        # in between would find the process outside its container's cgroup, as podman never shows.
         if [ -w /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/cpuacct ]; then
           id=$(fake_id "$name")
           for c in memory cpuacct pids; do
@@ -50,6 +51,7 @@ case "$verb" in
             mkdir -p "$d" && echo $$ >"$d/cgroup.procs"
           done
         fi
+        echo $$ >"$FAKE_STATE_DIR/$name.pid"
       fi
     fi
     # A synthetic Claude session played by session-server.mjs through a FIFO (one server for
