@@ -26,6 +26,7 @@ function loadRow(r: LoadResult): string {
     `${p.eventLoopDelayMs.p50} / ${p.eventLoopDelayMs.p99} / ${p.eventLoopDelayMs.max}`,
     `${p.statusMs.p50} / ${p.statusMs.p99}`,
     p.eventLoopUtilization,
+    runQueue(r),
     cpu,
     r.aggregateMiBps,
     round(r.memory.heapPeakDeltaMiB, 1),
@@ -51,8 +52,8 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push('');
 
   const header =
-    '| Design | Jobs | Rate per job | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | CPU cores: process / host | Output MiB/s | Main heap peak Δ (MiB) | RSS Δ per job (MiB) | Bytes identical | Ramp (s) |';
-  const rule = '|---|---:|---|---|---|---:|---|---:|---:|---:|---:|---:|';
+    '| Design | Jobs | Rate per job | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | Main thread waiting for a CPU (ms/s) | CPU cores: process / host | Output MiB/s | Main heap peak Δ (MiB) | RSS Δ per job (MiB) | Bytes identical | Ramp (s) |';
+  const rule = '|---|---:|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|';
   lines.push('### Main thread under load (load generator, same supervisor code path)', '', header, rule);
   for (const l of r.load) lines.push(`| ${loadRow(l)} |`);
   lines.push('');
@@ -71,13 +72,13 @@ export function renderMarkdown(r: BenchResults): string {
     lines.push(
       `### Realistic Claude load (${o.sessionMs / 1000} s synthetic sessions; window ${o.steadyMs / 1000} s after ${o.warmupMs / 1000} s)`,
       '',
-      '| Design | Jobs | Queued | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | CPU cores: process / host | Output KB/s per job | RSS Δ per job (MiB) | Bytes identical | Ramp (s) |',
-      '|---|---:|---:|---|---|---:|---|---:|---:|---:|---:|',
+      '| Design | Jobs | Queued | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | Main thread waiting for a CPU (ms/s) | CPU cores: process / host | Output KB/s per job | RSS Δ per job (MiB) | Bytes identical | Ramp (s) |',
+      '|---|---:|---:|---|---|---:|---:|---|---:|---:|---:|---:|',
     );
     for (const x of r.sessions) {
       const p = x.probe;
       lines.push(
-        `| ${designLabel(x)} | ${x.jobs} | ${x.queued} | ${p.eventLoopDelayMs.p50} / ${p.eventLoopDelayMs.p99} / ${p.eventLoopDelayMs.max} | ${p.statusMs.p50} / ${p.statusMs.p99} | ${p.eventLoopUtilization} | ${p.cpu.processCores} / ${p.cpu.hostCores ?? '?'} | ${round((x.aggregateMiBps * MiB) / 1000 / x.jobs, 1)} | ${x.memory.rssWindowPerJobMiB} | ${x.accuracy.identical}/${x.accuracy.jobs} | ${round(x.rampMs / 1000, 1)} |`,
+        `| ${designLabel(x)} | ${x.jobs} | ${x.queued} | ${p.eventLoopDelayMs.p50} / ${p.eventLoopDelayMs.p99} / ${p.eventLoopDelayMs.max} | ${p.statusMs.p50} / ${p.statusMs.p99} | ${p.eventLoopUtilization} | ${runQueue(x)} | ${p.cpu.processCores} / ${p.cpu.hostCores ?? '?'} | ${round((x.aggregateMiBps * MiB) / 1000 / x.jobs, 1)} | ${x.memory.rssWindowPerJobMiB} | ${x.accuracy.identical}/${x.accuracy.jobs} | ${round(x.rampMs / 1000, 1)} |`,
       );
     }
     lines.push('');
@@ -188,6 +189,10 @@ export function renderMarkdown(r: BenchResults): string {
     '',
   );
   return `${lines.join('\n')}\n`;
+}
+
+function runQueue(r: LoadResult): string {
+  return r.probe.mainThread ? String(r.probe.mainThread.runQueueMsPerS) : '?';
 }
 
 function metricsSourceSummary(r: BenchResults): string {
