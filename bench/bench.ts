@@ -35,6 +35,8 @@ export interface BenchResults {
     durationSeconds: number;
     /** The light load generator printed the same bytes as the unit tests' fake runtime. */
     generatorMatchesFixture: boolean;
+    /** Rows taken in from later reruns (bench/merge.ts): which, when, at what load. */
+    merged?: Array<{ name: string; date: string; loadAverage: number[] }>;
   };
   options: Omit<BenchOptions, 'outDir' | 'cpuProfileDir' | 'only'>;
   /** Machine load when the run began (1, 5, 15 minutes). */
@@ -121,6 +123,23 @@ export async function runBench(
       log(`thread sweep ${scenarioName(s)}`);
       sweep.push(await runAndLog(impl, s, log));
     }
+  }
+
+  for (const jobs of o.perJobFullSpeed) {
+    const s: LoadScenario = {
+      mode: 'worker',
+      threads: jobs,
+      jobs,
+      rateBytesPerSec: null,
+      bytesPerJob: fullSpeedBytesPerJob(o, jobs),
+      stream: o.stream,
+      steadyMs: o.steadyMs,
+      warmupMs: o.warmupMs,
+      metricsIntervalSeconds: o.metricsIntervalSeconds,
+    };
+    if (o.only && !scenarioName(s).includes(o.only)) continue;
+    log(`one thread per job, full speed: ${scenarioName(s)}`);
+    sweep.push(await runAndLog(impl, s, log));
   }
 
   const sessions: LoadResult[] = [];

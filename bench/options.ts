@@ -33,6 +33,8 @@ export interface BenchOptions {
   /** Worker-thread counts compared at `threadSweepJobs` jobs (1 MiB/s and full speed); 0 = one per job. */
   threadSweep: number[];
   threadSweepJobs: number;
+  /** Full speed with one thread per job at these job counts too: the earlier design, same run. */
+  perJobFullSpeed: number[];
   /** The realistic Claude load: synthetic sessions (bench/load-generator/claude-session.mjs). */
   session: {
     jobCounts: number[];
@@ -82,6 +84,7 @@ export function presetOptions(preset: BenchOptions['preset']): BenchOptions {
         realRuns: 10,
         threadSweep: [1, 2, 4, 0],
         threadSweepJobs: 64,
+        perJobFullSpeed: [8, 32],
         session: {
           jobCounts: [64, 128, 256],
           modes: ['worker', 'inline', 'seed'],
@@ -110,6 +113,7 @@ export function presetOptions(preset: BenchOptions['preset']): BenchOptions {
         realRuns: 3,
         threadSweep: [],
         threadSweepJobs: 8,
+        perJobFullSpeed: [],
         session: {
           jobCounts: [32],
           modes: ['worker', 'inline', 'seed'],
@@ -140,6 +144,7 @@ export function presetOptions(preset: BenchOptions['preset']): BenchOptions {
         realRuns: 0,
         threadSweep: [1],
         threadSweepJobs: 2,
+        perJobFullSpeed: [],
         session: {
           jobCounts: [2],
           modes: ['worker', 'seed'],

@@ -47,6 +47,12 @@ export function renderMarkdown(r: BenchResults): string {
       `${r.idle.eventLoopDelayMs.p50} / ${r.idle.eventLoopDelayMs.p99} / ${r.idle.eventLoopDelayMs.max} ms.`,
     '',
   );
+  if (m.merged?.length) {
+    lines.push(
+      `Rerun and merged in (bench/merge.ts): ${m.merged.map((x) => `${x.name} (${x.date.slice(11, 16)} UTC, load ${x.loadAverage.join(' / ')})`).join('; ')}.`,
+      '',
+    );
+  }
   lines.push('### Targets', '', '| Target | Measured | |', '|---|---|---|');
   for (const t of r.targets) lines.push(`| ${t.target} | ${t.measured} | ${mark(t.met)} |`);
   lines.push('');
