@@ -1,5 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Projects:
+ * - unit: no containers (the fake runtime stands in, including its run of the engine contract);
+ * - integration: real runtime, image and CLI — every integration file plus the podman contract,
+ *   on the default engine (rootful podman in CI);
+ * - e2e: a real OpenClaw gateway;
+ * - engine (only when CLAUDE_POD_TEST_ENGINE is set): the job-lifecycle files and that engine's
+ *   contract, for the engines CI runs them on a second and third time (scripts/test-engines.mjs:
+ *   `podman-rootless` as a created non-root user, `docker` against Docker Engine).
+ */
+const engine = process.env.CLAUDE_POD_TEST_ENGINE;
+const contractFile = (name: string | undefined) =>
+  `test/contract/${name === 'docker' ? 'docker' : 'podman'}.contract.test.ts`;
+
+// One container life plus margin; a test that needs more says so itself. Long defaults hide hangs.
+const containerTimeouts = { testTimeout: 60_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
     restoreMocks: true,
@@ -7,15 +24,18 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/contract/fake-runtime.contract.test.ts'],
+          testTimeout: 30_000,
+        },
       },
       {
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          testTimeout: 180_000,
-          hookTimeout: 600_000,
+          include: ['test/integration/**/*.test.ts', contractFile('podman')],
+          ...containerTimeouts,
           // Containers share two cores: keep integration files sequential so timing-based
           // assertions (startup/idle timers) are not starved by a neighbouring file.
           fileParallelism: false,
@@ -31,6 +51,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      ...(engine
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: `engine`,
+                include: ['test/integration/lifecycle/**/*.test.ts', contractFile(engine)],
+                ...containerTimeouts,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
     ],
   },
 });

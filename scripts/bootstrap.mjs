@@ -2,6 +2,10 @@
 // One entry point for `npm run demo` and `npm test` on a fresh machine. Plain Node, no dependencies:
 // it runs before `npm ci`. Steps: install dependencies when needed, build, `claude-pod setup`, then
 // the demo or the whole test suite, ending with one line `N passed, N failed[, N skipped]`.
+//
+// The test suite: unit, integration and e2e on rootful podman, then the job-lifecycle tests again
+// on Docker Engine and on rootless podman as a created non-root user (scripts/test-engines.mjs;
+// both need root). CLAUDE_POD_TEST_ENGINES=docker,podman-rootless (or "none") picks which.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -76,27 +80,75 @@ function summarise(reportPath) {
   return counts;
 }
 
+/** Adds `b`'s counts to `a`. */
+function add(a, b) {
+  for (const key of Object.keys(a)) a[key] += b?.[key] ?? 0;
+  return a;
+}
+
+/** The engines besides rootful podman to run the lifecycle tests on (they need root to set up). */
+function otherEngines() {
+  const raw = process.env.CLAUDE_POD_TEST_ENGINES;
+  if (raw !== undefined) return raw === 'none' ? [] : raw.split(',').filter(Boolean);
+  return ['docker', 'podman-rootless'];
+}
+
 function runTests() {
   const reportPath = join(root, 'test-results', 'vitest.json');
   rmSync(reportPath, { force: true });
-  const code = run('npx', [
-    'vitest',
-    'run',
-    '--reporter=default',
-    '--reporter=json',
-    '--outputFile.json=test-results/vitest.json',
-  ]);
+  const t0 = Date.now();
+  // The main run targets the default engine; the other engines get their own runs below.
+  const code = run(
+    'npx',
+    ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json'],
+    { CLAUDE_POD_TEST_ENGINE: '' },
+  );
+  const mainSeconds = (Date.now() - t0) / 1000;
   const counts = summarise(reportPath);
-  log(`total ${seconds(Date.now() - started)}`);
   if (!counts) {
     process.stdout.write(`0 passed, 1 failed (no test report at ${reportPath}; vitest exited ${code})\n`);
     return 1;
   }
   if (code !== 0 && counts.failed === 0)
     log(`vitest exited ${code} although no test failed (see its output above)`);
+  let failed = code !== 0;
+  const timings = [`unit+integration+e2e (rootful podman) ${mainSeconds.toFixed(0)} s`];
+  const engines = otherEngines();
+  if (engines.length && process.getuid?.() !== 0) {
+    const why = `the ${engines.join(' and ')} runs need root (Docker Engine, a created user)`;
+    if (/^(1|true|yes)$/i.test(process.env.CI ?? '')) {
+      log(`failed: ${why}`);
+      counts.failed += 1;
+      failed = true;
+    } else {
+      log(`skipped: ${why}`);
+      counts.skipped += 1;
+    }
+  } else if (engines.length) {
+    const enginesCode = run('node', ['scripts/test-engines.mjs', ...engines]);
+    let outcomes = [];
+    try {
+      outcomes = JSON.parse(readFileSync(join(root, 'test-results', 'engines.json'), 'utf8'));
+    } catch {
+      outcomes = [];
+    }
+    for (const name of engines) {
+      const o = outcomes.find((x) => x.engine === name);
+      if (!o || o.error || !o.counts) {
+        log(`engine ${name}: ${o?.error ?? 'no report'}`);
+        counts.failed += 1;
+        continue;
+      }
+      add(counts, o.counts);
+      timings.push(`${name} set-up ${o.setupSeconds.toFixed(0)} s + tests ${o.testSeconds.toFixed(0)} s`);
+    }
+    if (enginesCode !== 0) failed = true;
+  }
+  log(`timings: ${timings.join('; ')}`);
+  log(`total ${seconds(Date.now() - started)}`);
   const skipped = counts.skipped ? `, ${counts.skipped} skipped` : '';
   process.stdout.write(`${counts.passed} passed, ${counts.failed} failed${skipped}\n`);
-  return counts.failed > 0 || code !== 0 ? 1 : 0;
+  return counts.failed > 0 || failed ? 1 : 0;
 }
 
 if (mode !== 'demo' && mode !== 'test') {

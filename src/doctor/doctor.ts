@@ -1,16 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { execa } from 'execa';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { openContainerCgroup } from '../runtime/cgroup-stats.js';
 import { CliEngine } from '../runtime/cli-engine.js';
 import { detectRuntime, type DetectedRuntime } from '../runtime/detect.js';
-import { toRuntimeSpec } from '../runtime/runtime-info.js';
+import type { ContainerEngine } from '../runtime/engine.js';
 import { LABEL_MANAGED } from '../runtime/labels.js';
-import { buildRunArgs } from '../runtime/run-args.js';
+import { LIMITS_FIX, unenforcedLimits, whyUnenforced } from '../runtime/limit-support.js';
+import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { isClaudePodError } from '../shared/errors.js';
-import { containerDir } from '../shared/paths.js';
-import { CONTEXT_HASH_LABEL, computeContextHash, readImageVersions } from '../setup/context-hash.js';
+import { packageVersion } from '../shared/version.js';
+import { clientOf, currentContextHashes } from '../setup/agent-image.js';
+import { imageContextHash } from '../setup/image-label.js';
 import { toReport, type Check, type DoctorReport } from './checks.js';
+import { diskChecks } from './disk-checks.js';
+import { jobLikeSpec } from './job-like-spec.js';
 import { apparmorCheck, authCheck, writableDirCheck } from './host-checks.js';
 import {
   cpuVerdict,
@@ -60,69 +66,78 @@ function runtimeChecks(rt: DetectedRuntime): Check[] {
       id: 'log-driver',
       label: 'log driver',
       status: 'info',
-      value: `${rt.logDriver ?? 'unknown'} (jobs use k8s-file)`,
+      value:
+        rt.kind === 'podman'
+          ? `${rt.logDriver ?? 'unknown'} (jobs use k8s-file)`
+          : `${rt.logDriver ?? 'unknown'}`,
     },
   );
+  checks.push(limitsCheck(rt));
   return checks;
+}
+
+/**
+ * What the engine says it cannot limit, before anything runs (the probe below measures it). The
+ * same facts decide `requireLimits`: where this check warns, such a config refuses every job.
+ */
+function limitsCheck(rt: DetectedRuntime): Check {
+  const missing = unenforcedLimits(rt);
+  if (missing.length === 0) {
+    return {
+      id: 'limits',
+      label: 'resource limits',
+      status: 'ok',
+      value: 'memory, CPU and PID limits supported',
+    };
+  }
+  return {
+    id: 'limits',
+    label: 'resource limits',
+    status: 'warn',
+    value:
+      `NOT enforced here: ${missing.join(', ')} (${whyUnenforced(rt)}); a job runs without them, ` +
+      'or is refused with LIMITS_NOT_ENFORCED when "requireLimits" is true',
+    fix: LIMITS_FIX,
+  };
 }
 
 async function imageChecks(
   rt: DetectedRuntime,
   config: ResolvedConfig,
 ): Promise<{ checks: Check[]; present: boolean }> {
-  const r = await execa(
-    rt.command,
-    [
-      ...rt.globalArgs,
-      'image',
-      'inspect',
-      '--format',
-      `{{.Id}} {{index .Labels "${CONTEXT_HASH_LABEL}"}}`,
-      config.image,
-    ],
-    { reject: false, stdin: 'ignore' },
-  );
-  if (r.exitCode !== 0) {
+  const found = await imageContextHash(clientOf(rt), config.image);
+  const fix =
+    rt.kind === 'docker'
+      ? `${SETUP_FIX} with "runtime": "docker" (builds with podman, copies it in)`
+      : SETUP_FIX;
+  if (!found) {
     return {
       present: false,
       checks: [
-        {
-          id: 'image',
-          label: 'agent image',
-          status: 'fail',
-          value: `${config.image} not found`,
-          fix: SETUP_FIX,
-        },
+        { id: 'image', label: 'agent image', status: 'fail', value: `${config.image} not found`, fix },
       ],
     };
   }
-  const [id = '', label = ''] = String(r.stdout).trim().split(/\s+/);
   const checks: Check[] = [
-    { id: 'image', label: 'agent image', status: 'ok', value: `${config.image} (${id.slice(0, 12)})` },
+    { id: 'image', label: 'agent image', status: 'ok', value: `${config.image} (${found.id.slice(0, 12)})` },
   ];
-  if (label && label !== '<no') {
+  if (found.hash) {
     // The hash depends on the base the image was built from; either base counts as current.
-    const versions = await readImageVersions(containerDir).catch(() => null);
-    let current = false;
-    if (versions) {
-      for (const base of ['localhost/claude-pod-base:bookworm', 'docker.io/library/debian:bookworm-slim']) {
-        if ((await computeContextHash(containerDir, versions, base)) === label) current = true;
-      }
-    }
+    const current = (await currentContextHashes().catch(() => new Map<string, string>())).has(found.hash);
     checks.push(
       current
         ? {
             id: 'image-current',
             label: 'image up to date',
             status: 'ok',
-            value: `yes (${label.slice(0, 12)})`,
+            value: `yes (${found.hash.slice(0, 12)})`,
           }
         : {
             id: 'image-current',
             label: 'image up to date',
             status: 'warn',
-            value: `no: container/ changed since it was built (${label.slice(0, 12)})`,
-            fix: SETUP_FIX,
+            value: `no: container/ changed since it was built (${found.hash.slice(0, 12)})`,
+            fix,
           },
     );
   }
@@ -138,67 +153,64 @@ function limitCheck(
 ): Check {
   if (verdict.enforced)
     return { id, label, status: 'ok', value: `enforced: ${verdict.measured} (configured ${expected})` };
-  const why =
-    rt.rootless && rt.cgroupVersion === 'v1'
-      ? 'rootless podman on cgroups v1 ignores resource limits'
-      : 'the container did not get the configured limit';
+  const why = unenforcedLimits(rt).length
+    ? whyUnenforced(rt)
+    : 'the container did not get the configured limit';
   return {
     id,
     label,
     status: 'warn',
     value: `NOT enforced: measured ${verdict.measured}, configured ${expected} — ${why}`,
-    fix: 'run rootful, or boot with cgroups v2 (systemd.unified_cgroup_hierarchy=1) with the controllers delegated',
+    fix: LIMITS_FIX,
   };
 }
 
-/** Runs the agent image with exactly the flags jobs get and reads back what it was given. */
+/** Runs the agent image as a job's container (the job's own flags and entrypoint) and reads back what it got. */
 async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Promise<Check[]> {
   const name = `claude-pod-doctor-${randomBytes(4).toString('hex')}`;
-  const args = buildRunArgs(rt.kind, {
-    name,
-    labels: { [LABEL_MANAGED]: 'true', 'io.claude-pod.doctor': 'true' },
-    image: config.image,
-    memory: config.memory,
-    cpus: config.cpus,
-    pidsLimit: config.pidsLimit,
-    tmpfsSize: config.tmpfsSize,
-    network: 'none',
-    apparmorProfile: config.apparmorProfile,
-    user: '1000:1000',
-    mounts: [],
-    env: { IS_SANDBOX: '1', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
-    secretEnv: {},
-    workdir: '/workspace',
-    entrypoint: 'sh',
-    command: ['-c', PROBE_SCRIPT],
-  });
-  args.splice(1, 0, '--rm');
-  const run = execa(rt.command, [...rt.globalArgs, ...args], {
-    reject: false,
-    stdin: 'ignore',
-    timeout: 120_000,
-  });
-  const metrics = metricsCheck(rt, name, run);
-  const r = await run;
-  if (r.exitCode !== 0) {
-    await execa(rt.command, [...rt.globalArgs, 'rm', '-f', name], { reject: false, stdin: 'ignore' });
-    const err = String(r.stderr || r.shortMessage || '')
-      .trim()
-      .split('\n')
-      .slice(-3)
-      .join(' | ');
+  const engine = new CliEngine(toRuntimeSpec(rt));
+  const dir = await mkdtemp(join(tmpdir(), 'claude-pod-doctor-'));
+  let stdout = '';
+  let stderr = '';
+  let exitCode: number | null = null;
+  let metrics: Promise<Check>;
+  let written: { uid: number } | null = null;
+  try {
+    const spec = await jobLikeSpec({
+      config,
+      runtime: toRuntimeSpec(rt),
+      name,
+      command: ['sh', '-c', PROBE_SCRIPT],
+      labels: { [LABEL_MANAGED]: 'true', 'io.claude-pod.doctor': 'true' },
+      dir,
+    });
+    const stream = engine.run(spec);
+    stream.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const timer = setTimeout(() => stream.detach(), 120_000);
+    metrics = metricsCheck(rt, engine, name, stream.done);
+    const end = await stream.done;
+    clearTimeout(timer);
+    exitCode = end.exitCode;
+    stderr = end.spawnError ?? end.stderrTail;
+    written = await stat(join(dir, 'workspace', '.claude-pod-probe')).catch(() => null);
+  } finally {
+    await engine.remove(name).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+  if (exitCode !== 0) {
+    const err = stderr.trim().split('\n').slice(-3).join(' | ');
     return [
       {
         id: 'probe',
         label: 'probe container',
         status: 'fail',
-        value: `could not run the image with the job flags: ${err}`,
+        value: `could not run the image with the job flags: ${err || `exit ${exitCode}`}`,
         fix: `${SETUP_FIX}; check \`ociRuntime\` in the config`,
       },
     ];
   }
-  const out = parseProbeOutput(String(r.stdout));
-  const warnings = String(r.stderr)
+  const out = parseProbeOutput(stdout);
+  const warnings = stderr
     .split('\n')
     .filter((l) => /warn/i.test(l))
     .map((l) => l.trim());
@@ -226,6 +238,7 @@ async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Prom
           value: `uid ${out.uid ?? '?'}`,
           fix: 'jobs must not run as root',
         },
+    workspaceOwnerCheck(rt, written),
     limitCheck('memory-limit', 'memory limit', memoryVerdict(out.memory, config.memory), config.memory, rt),
     limitCheck('cpu-limit', 'CPU limit', cpuVerdict(out.cpu, config.cpus), `${config.cpus} CPU`, rt),
     limitCheck(
@@ -243,14 +256,59 @@ async function probeContainer(rt: DetectedRuntime, config: ResolvedConfig): Prom
 }
 
 /**
+ * Who owns what a job writes to its workspace, seen on the host. Rootless podman maps the
+ * container user to the user running claude-pod (`--userns=keep-id`), so workspaces stay theirs;
+ * a rootful engine writes as uid 1000.
+ */
+function workspaceOwnerCheck(rt: DetectedRuntime, written: { uid: number } | null): Check {
+  const label = 'workspace files';
+  if (!written) {
+    return {
+      id: 'workspace-owner',
+      label,
+      status: 'warn',
+      value: 'the probe could not write to its workspace',
+      fix: 'check that the container user can write the mounted workspace',
+    };
+  }
+  const me = process.getuid?.() ?? -1;
+  if (rt.rootless) {
+    return written.uid === me
+      ? {
+          id: 'workspace-owner',
+          label,
+          status: 'ok',
+          value: `belong to you (${userInfo().username}, uid ${me})`,
+        }
+      : {
+          id: 'workspace-owner',
+          label,
+          status: 'warn',
+          value: `belong to uid ${written.uid} on the host, not to you (uid ${me})`,
+          fix: 'podman 4.3+ is needed for --userns=keep-id:uid=…,gid=…',
+        };
+  }
+  return {
+    id: 'workspace-owner',
+    label,
+    status: 'info',
+    value: `belong to uid ${written.uid} on the host (rootful)`,
+  };
+}
+
+/**
  * Where job metrics will come from: the probe container's own cgroup files (nothing started per
  * sample), or the runtime's `stats` command, a process per sample per job (each start stalls the
  * host's threads briefly: see cgroup-stats.ts).
  */
-async function metricsCheck(rt: DetectedRuntime, name: string, run: Promise<unknown>): Promise<Check> {
+async function metricsCheck(
+  rt: DetectedRuntime,
+  engine: ContainerEngine,
+  name: string,
+  run: Promise<unknown>,
+): Promise<Check> {
   let ended = false;
   void run.finally(() => (ended = true));
-  const engine = new CliEngine(toRuntimeSpec(rt));
   while (!ended) {
     const found = await openContainerCgroup(engine, name, Date.now()).catch(() => 'not-running' as const);
     if (found !== 'not-running') {
@@ -278,7 +336,14 @@ async function metricsCheck(rt: DetectedRuntime, name: string, run: Promise<unkn
 }
 
 export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
-  const checks: Check[] = [];
+  const checks: Check[] = [
+    {
+      id: 'version',
+      label: 'claude-pod',
+      status: 'info',
+      value: `${packageVersion()} (node ${process.version}, ${process.platform}-${process.arch})`,
+    },
+  ];
   let rt: DetectedRuntime | null = null;
   try {
     rt = await detectRuntime({ runtime: config.runtime, ociRuntime: config.ociRuntime });
@@ -298,6 +363,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
     const image = await imageChecks(rt, config);
     checks.push(...image.checks);
     if (image.present) checks.push(...(await probeContainer(rt, config)));
+    checks.push(...(await diskChecks(config, rt.rootless)));
   }
   checks.push(await apparmorCheck(config));
   checks.push(await authCheck(config));

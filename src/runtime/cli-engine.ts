@@ -24,7 +24,14 @@ import { kernelLogShowsOom } from './kernel-oom.js';
 import { buildRunArgs } from './run-args.js';
 
 const STDERR_TAIL_BYTES = 4096;
-const NO_SUCH = /no such (container|object)|no container with name or id|does not exist|not found/i;
+/**
+ * How podman and docker say that a container does not exist, and nothing else: a broader pattern
+ * ("not found") also matches a client that cannot work at all (podman: `default OCI runtime "x"
+ * not found`), which would turn an unknown state into a wrong "absent".
+ */
+const NO_SUCH_CONTAINER = /no such container|no such object|no container with name or id/i;
+const NO_SUCH_IMAGE = /image not known|no such image|no such object/i;
+const NOT_RUNNING = /can only kill running containers|is not running/i;
 
 /** Variables a container client may need from the host's environment; nothing else is passed. */
 const CLIENT_ENV = [
@@ -174,7 +181,7 @@ export class CliEngine implements ContainerEngine {
   async inspect(name: string, opts?: CallOptions): Promise<ContainerState | null> {
     const r = await this.exec('inspect', ['container', 'inspect', name], opts);
     if (r.exitCode !== 0) {
-      if (NO_SUCH.test(r.stderr)) return null;
+      if (NO_SUCH_CONTAINER.test(r.stderr)) return null;
       this.fail('inspect', r);
     }
     let first: RawInspect | undefined;
@@ -207,51 +214,80 @@ export class CliEngine implements ContainerEngine {
 
   async list(labels: Record<string, string>, opts?: CallOptions): Promise<ContainerSummary[]> {
     const filters = Object.entries(labels).flatMap(([k, v]) => ['--filter', `label=${k}=${v}`]);
+    if (this.kind === 'docker') return this.listByInspect(filters, opts);
     const r = await this.exec('ps', ['ps', '-a', ...filters, '--format', 'json'], opts);
     if (r.exitCode !== 0) this.fail('ps', r);
     const text = r.stdout.trim();
     if (!text) return [];
     let rows: Array<Record<string, unknown>>;
     try {
-      // podman prints one JSON array; docker prints one JSON object per line.
-      rows = text.startsWith('[')
-        ? (JSON.parse(text) as Array<Record<string, unknown>>)
-        : text.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      rows = JSON.parse(text) as Array<Record<string, unknown>>;
     } catch (error) {
       throw new RuntimeCallError('ps', `unreadable answer: ${(error as Error).message}`);
     }
     return rows.map((row) => {
       const names = row.Names;
-      const name = Array.isArray(names) ? String(names[0]) : String(names ?? row.Name ?? '');
-      const state = String(row.State ?? row.Status ?? '').toLowerCase();
+      const state = String(row.State ?? '').toLowerCase();
       return {
-        name,
-        id: String(row.Id ?? row.ID ?? ''),
-        status: statusOf(state, state.startsWith('up')),
-        labels: labelsOf(row.Labels),
+        name: Array.isArray(names) ? String(names[0]) : String(names ?? ''),
+        id: String(row.Id ?? ''),
+        status: statusOf(state, false),
+        labels: (row.Labels as Record<string, string> | null) ?? {},
       };
     });
+  }
+
+  /**
+   * docker's `ps` joins labels into one comma-separated string (a value holding a comma cannot be
+   * told apart) and its `--format json` needs docker 23+: ids from `ps`, the rest from `inspect`.
+   */
+  private async listByInspect(filters: string[], opts?: CallOptions): Promise<ContainerSummary[]> {
+    const ps = await this.exec('ps', ['ps', '-a', '-q', '--no-trunc', ...filters], opts);
+    if (ps.exitCode !== 0) this.fail('ps', ps);
+    const ids = ps.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    if (ids.length === 0) return [];
+    const r = await this.exec('inspect', ['container', 'inspect', ...ids], opts);
+    // A container removed between the two calls is simply not listed.
+    const onlyGone = r.stderr.split('\n').every((l) => !l.trim() || NO_SUCH_CONTAINER.test(l));
+    if (r.exitCode !== 0 && !onlyGone) this.fail('inspect', r);
+    let rows: RawInspect[];
+    try {
+      rows = JSON.parse(r.stdout || '[]') as RawInspect[];
+    } catch (error) {
+      throw new RuntimeCallError('inspect', `unreadable answer: ${(error as Error).message}`);
+    }
+    return rows.map((row) => ({
+      name: String(row.Name ?? '').replace(/^\//, ''),
+      id: row.Id ?? '',
+      status: statusOf(row.State?.Status, row.State?.Running === true),
+      labels: row.Config?.Labels ?? {},
+    }));
   }
 
   async kill(name: string, signal: string, opts?: CallOptions): Promise<KillResult> {
     const r = await this.exec('kill', ['kill', `--signal=${signal}`, name], opts);
     if (r.exitCode === 0) return 'signalled';
-    if (NO_SUCH.test(r.stderr)) return 'absent';
-    if (/not running|can only kill running|is not running/i.test(r.stderr)) return 'not-running';
+    if (NOT_RUNNING.test(r.stderr)) return 'not-running';
+    if (NO_SUCH_CONTAINER.test(r.stderr)) return 'absent';
     this.fail('kill', r);
   }
 
   async remove(name: string, opts?: CallOptions): Promise<void> {
     const args = this.kind === 'podman' ? ['rm', '-f', '-t', '0', name] : ['rm', '-f', name];
     const r = await this.exec('rm', args, opts);
-    if (r.exitCode === 0 || NO_SUCH.test(r.stderr)) return;
+    if (r.exitCode === 0 || NO_SUCH_CONTAINER.test(r.stderr)) return;
     this.fail('rm', r);
   }
 
   async stats(name: string, opts: CallOptions = { timeoutMs: 10_000 }): Promise<StatsSample | null> {
     let r: Exec;
     try {
-      r = await this.exec('stats', ['stats', '--no-stream', '--format', 'json', name], opts);
+      // docker before 23 prints the word "json" for `--format json`.
+      const format = this.kind === 'docker' ? '{{json .}}' : 'json';
+      r = await this.exec('stats', ['stats', '--no-stream', '--format', format, name], opts);
     } catch {
       return null;
     }
@@ -262,7 +298,7 @@ export class CliEngine implements ContainerEngine {
   async imageExists(image: string, opts?: CallOptions): Promise<boolean> {
     const r = await this.exec('image inspect', ['image', 'inspect', '--format', '{{.Id}}', image], opts);
     if (r.exitCode === 0) return true;
-    if (NO_SUCH.test(r.stderr) || /image not known|no such image/i.test(r.stderr)) return false;
+    if (NO_SUCH_IMAGE.test(r.stderr)) return false;
     this.fail('image inspect', r);
   }
 }
@@ -278,6 +314,7 @@ interface RawInspect {
     FinishedAt?: string;
   };
   Id?: string;
+  Name?: string;
   Config?: { Labels?: Record<string, string> | null };
 }
 
@@ -290,21 +327,6 @@ export function statusOf(raw: unknown, running: boolean): ContainerStatus {
   if (s === 'paused') return 'paused';
   if (s === 'removing') return 'removing';
   return 'unknown';
-}
-
-function labelsOf(raw: unknown): Record<string, string> {
-  if (typeof raw === 'string') {
-    return Object.fromEntries(
-      raw
-        .split(',')
-        .filter(Boolean)
-        .map((kv) => {
-          const i = kv.indexOf('=');
-          return [kv.slice(0, i), kv.slice(i + 1)];
-        }),
-    );
-  }
-  return (raw as Record<string, string> | null) ?? {};
 }
 
 /** Zero times ("0001-01-01…") mean "never". */

@@ -1,13 +1,13 @@
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { release } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { DEFAULT_IMAGE } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import { cacheDir } from '../shared/paths.js';
 import { DEFAULT_ULIMITS } from './run-args.js';
-import type { CgroupVersion, RuntimeInfo, RuntimeKind } from './runtime-info.js';
+import type { CgroupVersion, LimitSupport, RuntimeInfo, RuntimeKind } from './runtime-info.js';
 
 /** The base image `claude-pod setup` imports when no registry is reachable. */
 export const BASE_IMAGE = 'localhost/claude-pod-base:bookworm';
@@ -68,6 +68,33 @@ export async function findExecutable(name: string): Promise<string | null> {
   return null;
 }
 
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The runtime's CLI client. For docker, the client installed with the local engine wins over
+ * whichever `docker` comes first on PATH (a stray static client of another version, say):
+ * `/usr/sbin/dockerd` → `/usr/bin/docker`, `/usr/bin/dockerd` → `/usr/bin/docker`. With no local
+ * engine (a remote DOCKER_HOST), the first one on PATH.
+ */
+export async function findRuntimeClient(kind: RuntimeKind): Promise<string | null> {
+  if (kind === 'docker') {
+    const engine = await findExecutable('dockerd');
+    if (engine) {
+      for (const dir of [dirname(engine), join(dirname(dirname(engine)), 'bin')]) {
+        if (await isExecutable(join(dir, 'docker'))) return join(dir, 'docker');
+      }
+    }
+  }
+  return findExecutable(kind);
+}
+
 const lastLine = (text: string): string =>
   text
     .trim()
@@ -88,6 +115,7 @@ interface EngineFacts {
   logDriver: string | null;
   kernel: string;
   defaultOci: string | null;
+  limits: LimitSupport;
 }
 
 async function podmanFacts(command: string, globalArgs: string[] = []): Promise<EngineFacts | string> {
@@ -101,6 +129,7 @@ async function podmanFacts(command: string, globalArgs: string[] = []): Promise<
         kernel?: string;
         ociRuntime?: { name?: string };
         security?: { rootless?: boolean };
+        cgroupControllers?: string[] | null;
       };
       version?: { Version?: string };
     };
@@ -111,6 +140,7 @@ async function podmanFacts(command: string, globalArgs: string[] = []): Promise<
       logDriver: info.host?.logDriver || null,
       kernel: info.host?.kernel || release(),
       defaultOci: info.host?.ociRuntime?.name || null,
+      limits: controllerLimits(info.host?.cgroupControllers ?? []),
     };
   } catch (error) {
     return `podman info printed no JSON: ${(error as Error).message}`;
@@ -127,6 +157,9 @@ async function dockerFacts(command: string): Promise<EngineFacts | string> {
     DefaultRuntime?: string;
     SecurityOptions?: string[];
     ServerErrors?: string[];
+    MemoryLimit?: boolean;
+    CpuCfsQuota?: boolean;
+    PidsLimit?: boolean;
   } = {};
   try {
     info = JSON.parse(lastLine(r.stdout) || '{}') as typeof info;
@@ -148,7 +181,18 @@ async function dockerFacts(command: string): Promise<EngineFacts | string> {
     logDriver: info.LoggingDriver || null,
     kernel: info.KernelVersion || release(),
     defaultOci: info.DefaultRuntime || null,
+    limits: {
+      memory: info.MemoryLimit === true,
+      cpu: info.CpuCfsQuota === true,
+      pids: info.PidsLimit === true,
+    },
   };
+}
+
+/** podman's cgroup controllers (rootless on cgroups v1: none, so no limit is enforced). */
+function controllerLimits(controllers: string[]): LimitSupport {
+  const has = new Set(controllers);
+  return { memory: has.has('memory'), cpu: has.has('cpu'), pids: has.has('pids') };
 }
 
 // ---- the OCI runtime probe and its cache ----
@@ -255,7 +299,7 @@ export async function detectRuntime(opts: DetectOptions): Promise<DetectedRuntim
   const problems: string[] = [];
   const notes: string[] = [];
   for (const kind of order) {
-    const command = await findExecutable(kind);
+    const command = await findRuntimeClient(kind);
     if (!command) {
       problems.push(`${kind}: not installed`);
       continue;
@@ -282,6 +326,7 @@ export async function detectRuntime(opts: DetectOptions): Promise<DetectedRuntim
       logDriver: facts.logDriver,
       globalArgs: kind === 'podman' && ociRuntime ? ['--runtime', ociRuntime] : [],
       kernel: facts.kernel,
+      limits: facts.limits,
       ociProbed,
       notes,
     };

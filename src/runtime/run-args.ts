@@ -14,7 +14,8 @@ export const DEFAULT_ULIMITS = ['nofile=4096:4096', 'nproc=4096:4096'];
  * own environment), and the prompt goes to the container's stdin (`--interactive`).
  */
 export function buildRunArgs(kind: RuntimeKind, o: ContainerSpec): string[] {
-  const args = ['run', '--name', o.name, '--sig-proxy=false', '--init'];
+  // `--pull=never`: the image is checked before a job starts; a job never waits on a registry.
+  const args = ['run', '--name', o.name, '--sig-proxy=false', '--init', '--pull=never'];
   if (o.stdin !== undefined) args.push('--interactive');
   for (const [key, value] of Object.entries(o.labels)) args.push('--label', `${key}=${value}`);
   args.push(
@@ -40,6 +41,14 @@ export function buildRunArgs(kind: RuntimeKind, o: ContainerSpec): string[] {
     '--workdir',
     o.workdir,
   );
+  if (o.userns) args.push(`--userns=${o.userns}`);
+  if (o.readOnlyRootfs) {
+    args.push('--read-only');
+    // podman would add unsized tmpfs mounts of its own (/run, /var/tmp…); every writable place is ours.
+    if (kind === 'podman') args.push('--read-only-tmpfs=false');
+  }
+  for (const t of o.tmpfsMounts ?? []) args.push('--tmpfs', `${t.target}:${tmpfsOptions(kind, t, o.user)}`);
+  if (o.shmSize) args.push('--shm-size', o.shmSize);
   if (o.apparmorProfile) args.push('--security-opt', `apparmor=${o.apparmorProfile}`);
   for (const ulimit of o.ulimits ?? DEFAULT_ULIMITS) args.push('--ulimit', ulimit);
   if (kind === 'podman') {
@@ -58,4 +67,24 @@ export function buildRunArgs(kind: RuntimeKind, o: ContainerSpec): string[] {
   if (o.entrypoint) args.push('--entrypoint', o.entrypoint);
   args.push(o.image, ...o.command);
   return args;
+}
+
+/**
+ * A tmpfs's mount options. An `owned` one belongs to the container's user: podman's `U` (its
+ * tmpfs also gets a copy of what the image has at that path), docker's uid/gid.
+ */
+function tmpfsOptions(
+  kind: RuntimeKind,
+  t: { size: string; owned?: boolean | undefined },
+  user: string,
+): string {
+  const options = ['rw', 'nosuid', 'nodev', `size=${t.size}`];
+  if (t.owned) {
+    if (kind === 'podman') options.push('U');
+    else {
+      const [uid = '', gid = uid] = user.split(':');
+      options.push(`uid=${uid}`, `gid=${gid}`);
+    }
+  }
+  return options.join(',');
 }

@@ -3,6 +3,13 @@ import type { RuntimeSpec } from '../shared/protocol.js';
 export type RuntimeKind = 'podman' | 'docker';
 export type CgroupVersion = 'v1' | 'v2' | 'unknown';
 
+/** Which resource limits the engine says it can enforce for its containers. */
+export interface LimitSupport {
+  memory: boolean;
+  cpu: boolean;
+  pids: boolean;
+}
+
 /** What the supervisor, setup and doctor know about the container runtime on this host. */
 export interface RuntimeInfo {
   kind: RuntimeKind;
@@ -19,6 +26,11 @@ export interface RuntimeInfo {
   globalArgs: string[];
   /** Environment the client needs beyond the host's basics (CONTAINER_HOST, DOCKER_HOST, …). */
   env?: Record<string, string>;
+  /**
+   * What the engine reports it can limit (podman: the cgroup controllers it may use — none for
+   * rootless on cgroups v1; docker: `info`'s MemoryLimit/CpuCfsQuota/PidsLimit). Absent: unknown.
+   */
+  limits?: LimitSupport;
 }
 
 export function toRuntimeSpec(info: RuntimeInfo): RuntimeSpec {
@@ -27,5 +39,6 @@ export function toRuntimeSpec(info: RuntimeInfo): RuntimeSpec {
     command: info.command,
     globalArgs: [...info.globalArgs],
     ...(info.env ? { env: { ...info.env } } : {}),
+    ...(info.rootless ? { rootless: true } : {}),
   };
 }

@@ -8,33 +8,35 @@ import { DEFAULT_ULIMITS } from '../runtime/run-args.js';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import { cacheDir, containerDir } from '../shared/paths.js';
 import { hostDebianMirror } from './apt-mirror.js';
+import { BASE_IMAGES } from './base-image.js';
 import { CONTEXT_HASH_LABEL, computeContextHash, packFileName, readImageVersions } from './context-hash.js';
+import { imageContextHash, type ClientCommand } from './image-label.js';
 import { execChecked, tail } from './exec-checked.js';
 import type { Progress } from './progress.js';
 
 export interface AgentImageOptions {
   image: string;
-  base: string;
+  /** The base to build on, made ready only when a build is needed. */
+  base: () => Promise<string>;
   /** Build even when the hash label matches. */
   force?: boolean;
 }
 
-async function imageLabel(info: RuntimeInfo, image: string): Promise<{ id: string; hash: string } | null> {
-  const r = await execa(
-    info.command,
-    [
-      ...info.globalArgs,
-      'image',
-      'inspect',
-      '--format',
-      `{{.Id}} {{index .Labels "${CONTEXT_HASH_LABEL}"}}`,
-      image,
-    ],
-    { reject: false, stdin: 'ignore' },
-  );
-  if (r.exitCode !== 0) return null;
-  const [id = '', hash = ''] = String(r.stdout).trim().split(/\s+/);
-  return { id, hash: hash === '<no' ? '' : hash };
+/** The client of a detected runtime, as the image helpers take it. */
+export const clientOf = (info: RuntimeInfo): ClientCommand => ({
+  command: info.command,
+  args: [...info.globalArgs],
+});
+
+/**
+ * The context hashes this checkout would build, one per base image it may build on (pulled
+ * debian:bookworm-slim or our debootstrapped base): an image labelled with any of them is current.
+ */
+export async function currentContextHashes(): Promise<Map<string, string>> {
+  const versions = await readImageVersions(containerDir);
+  const hashes = new Map<string, string>();
+  for (const base of BASE_IMAGES) hashes.set(await computeContextHash(containerDir, versions, base), base);
+  return hashes;
 }
 
 /** Packs the pinned npm tarballs into the build context (reusing ones already there). */
@@ -73,13 +75,20 @@ export async function ensureAgentImage(
   progress: Progress,
   opts: AgentImageOptions,
 ): Promise<void> {
-  const versions = await readImageVersions(containerDir);
-  const hash = await computeContextHash(containerDir, versions, opts.base);
-  const existing = await imageLabel(info, opts.image);
-  if (existing && existing.hash === hash && !opts.force) {
-    progress.line(`agent image: ${opts.image} is current (${CONTEXT_HASH_LABEL}=${hash.slice(0, 12)})`);
-    return;
+  const existing = await imageContextHash(clientOf(info), opts.image);
+  if (existing && !opts.force) {
+    const builtOn = (await currentContextHashes()).get(existing.hash);
+    if (builtOn) {
+      progress.line(
+        `agent image: ${opts.image} is current (${CONTEXT_HASH_LABEL}=${existing.hash.slice(0, 12)}, base ${builtOn})`,
+      );
+      return;
+    }
   }
+  // Only a build needs the base image (a rootless user may have the agent image but no base).
+  const base = await opts.base();
+  const versions = await readImageVersions(containerDir);
+  const hash = await computeContextHash(containerDir, versions, base);
   const context = join(cacheDir(), 'image-context');
   await progress.step('npm tarballs', async () => ({
     detail: await packTarballs(join(context, 'pkgs'), [
@@ -107,7 +116,7 @@ export async function ensureAgentImage(
       '--file',
       join(containerDir, 'Containerfile'),
       '--build-arg',
-      `BASE=${opts.base}`,
+      `BASE=${base}`,
       '--build-arg',
       `CONTEXT_HASH=${hash}`,
       '--build-arg',

@@ -13,6 +13,9 @@ import type { Progress } from './progress.js';
 /** The registry base the Containerfile defaults to. */
 export const REGISTRY_BASE = 'docker.io/library/debian:bookworm-slim';
 
+/** Every base an agent image may be built on. */
+export const BASE_IMAGES = [BASE_IMAGE, REGISTRY_BASE];
+
 const rt = (info: RuntimeInfo, args: string[]) => [...info.globalArgs, ...args];
 
 export async function imagePresent(info: RuntimeInfo, image: string): Promise<boolean> {

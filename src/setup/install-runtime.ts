@@ -22,7 +22,7 @@ export function isDebianLike(osRelease: string): boolean {
   return [...field('ID'), ...field('ID_LIKE')].some((id) => id === 'debian' || id === 'ubuntu');
 }
 
-async function canInstallWithApt(): Promise<{ ok: true } | { ok: false; why: string }> {
+export async function canInstallWithApt(): Promise<{ ok: true } | { ok: false; why: string }> {
   if (process.getuid?.() !== 0) return { ok: false, why: 'not running as root' };
   let osRelease = '';
   try {
@@ -43,23 +43,17 @@ export async function aptInstall(packages: string[]): Promise<void> {
   await execChecked('apt-get', ['install', '-y', '--no-install-recommends', ...packages], fix, { env });
 }
 
-/** Installs podman & co. with apt when podman is missing (root on Debian/Ubuntu only). */
-export async function ensureRuntimeInstalled(
-  runtime: 'podman' | 'docker',
-  progress: Progress,
-): Promise<void> {
-  await progress.step('container runtime', async () => {
-    if (await findExecutable(runtime)) {
-      if (runtime === 'docker' || (await findExecutable('runc')) || (await findExecutable('crun'))) {
-        return { detail: `${runtime} installed` };
-      }
-    }
-    if (runtime === 'docker') {
-      // Docker's engine is not something we install; detection reports what is wrong with it.
-      return {
-        detail:
-          'docker CLI not found (not installed by setup; set "runtime": "podman" to let setup install podman)',
-      };
+/**
+ * Installs podman & co. with apt when podman (or an OCI runtime for it) is missing (root on
+ * Debian/Ubuntu only). Podman is also what builds the agent image for Docker Engine.
+ */
+export async function ensurePodmanInstalled(progress: Progress): Promise<void> {
+  await progress.step('podman', async () => {
+    if (
+      (await findExecutable('podman')) &&
+      ((await findExecutable('runc')) || (await findExecutable('crun')))
+    ) {
+      return { detail: 'installed' };
     }
     const apt = await canInstallWithApt();
     if (!apt.ok) {

@@ -20,10 +20,12 @@ export const ErrorCodes = {
   RUNTIME_MISSING: 'RUNTIME_MISSING',
   RUNTIME_FAILED: 'RUNTIME_FAILED',
   IMAGE_NOT_FOUND: 'IMAGE_NOT_FOUND',
+  LIMITS_NOT_ENFORCED: 'LIMITS_NOT_ENFORCED',
   NO_AUTH: 'NO_AUTH',
   STARTUP_TIMEOUT: 'STARTUP_TIMEOUT',
   IDLE_TIMEOUT: 'IDLE_TIMEOUT',
   OOM_KILLED: 'OOM_KILLED',
+  DISK_QUOTA: 'DISK_QUOTA',
   CANCELLED: 'CANCELLED',
   EXIT_NONZERO: 'EXIT_NONZERO',
   RESULT_ERROR: 'RESULT_ERROR',
@@ -112,3 +114,7 @@ export const sessionNotFound = (sessionId: string): ClaudePodError =>
   new ClaudePodError(ErrorCodes.SESSION_NOT_FOUND, `Session not found: ${sessionId}`, {
     details: { sessionId },
   });
+
+/** The session's workspace or Claude state filled its size-limited filesystem (or that could not be set up). */
+export const diskQuota = (message: string, details: Record<string, unknown> = {}): ClaudePodError =>
+  new ClaudePodError(ErrorCodes.DISK_QUOTA, message, { details });

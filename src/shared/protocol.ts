@@ -65,6 +65,11 @@ export const progressSchema = z.object({
   firstOutputAt: z.number().nullable(),
   lastOutputAt: z.number().nullable(),
   lines: z.number(),
+  /**
+   * Lines longer than the job's maxLineBytes: written to the output as they came (within
+   * maxOutputSize) but never held or parsed. Absent from workers that predate it.
+   */
+  linesCut: z.number().optional(),
   events: z.number(),
   truncated: z.boolean(),
   activityState: z.enum(activityStates),
@@ -126,6 +131,8 @@ export const runtimeSpecSchema = z.object({
   env: z.record(z.string(), z.string()).optional(),
   /** The engine runs elsewhere: no cgroup files or pids to read on this host. */
   remote: z.boolean().optional(),
+  /** The engine runs as an unprivileged user (rootless podman): container uids are that user's subuids. */
+  rootless: z.boolean().optional(),
 });
 export type RuntimeSpec = z.infer<typeof runtimeSpecSchema>;
 
@@ -149,6 +156,11 @@ export const containerSpecSchema = z.object({
   apparmorProfile: z.string(),
   /** `uid:gid` inside the container; never root. */
   user: z.string(),
+  /**
+   * The user namespace (`--userns`), e.g. `keep-id:uid=1000,gid=1000` on rootless podman, so
+   * the container user is the host user and what it writes to mounts belongs to that user.
+   */
+  userns: z.string().optional(),
   mounts: z.array(mountSchema),
   /** Plain environment: may appear in an engine's argv or API calls (never a secret). */
   env: z.record(z.string(), z.string()),
@@ -162,6 +174,17 @@ export const containerSpecSchema = z.object({
   stdin: z.string().optional(),
   /** Cap on the engine's own copy of the container log (e.g. "64m"). */
   logMaxSize: z.string().optional(),
+  /**
+   * The image's root filesystem read-only: nothing the container writes lands in its writable
+   * layer on the host's disk. Only the mounts and `tmpfsMounts` (and /tmp) are writable.
+   */
+  readOnlyRootfs: z.boolean().optional(),
+  /** Size-limited tmpfs mounts besides /tmp; `owned`: belongs to the container's user. */
+  tmpfsMounts: z
+    .array(z.object({ target: z.string(), size: z.string(), owned: z.boolean().optional() }))
+    .optional(),
+  /** Size of /dev/shm (a tmpfs too). */
+  shmSize: z.string().optional(),
   /** `--ulimit` values; the runtime's defaults exceed the hard limits on some hosts. */
   ulimits: z.array(z.string()).optional(),
 });
@@ -182,6 +205,13 @@ export const jobSpecSchema = z.object({
   /** Touched by the API proxy while bytes flow through the job's connection (idle watchdog). */
   activityFile: z.string().optional(),
   maxOutputSize: z.number(),
+  /** Longest stdout line the worker holds and parses (config `maxLineBytes`); absent: the default. */
+  maxLineBytes: z.number().int().positive().optional(),
+  /**
+   * Host paths of the filesystems the job writes that persist (its workspace, Claude's state):
+   * one that fills up fails the job with DISK_QUOTA (checked with every metrics sample).
+   */
+  diskPaths: z.array(z.string()).optional(),
   startupTimeoutSeconds: z.number(),
   idleTimeoutSeconds: z.number(),
   metricsIntervalMs: z.number(),

@@ -1,6 +1,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { createEngine } from '../runtime/create-engine.js';
 import { detectRuntime } from '../runtime/detect.js';
+import { assertLimitsEnforced } from '../runtime/limit-support.js';
 import type { ContainerEngine } from '../runtime/engine.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
@@ -18,6 +19,7 @@ import { JobPool, type JobPoolLike } from './pool.js';
 import { ProxyGate } from './proxy-gate.js';
 import { loadRegistry, type RegistryWriter } from './registry-file.js';
 import { stageContainerRuntime } from './stage-runtime.js';
+import { sessionDiskLimits } from './session-files.js';
 import { acquireStateLock } from './state-lock.js';
 import { statePaths } from './state-paths.js';
 import { Supervisor, type SupervisorTiming } from './supervisor.js';
@@ -51,6 +53,11 @@ export interface CreateSupervisorOptions {
   serveControl?: boolean;
   /** For a client: reconnection and the hook that starts an owner when none answers. */
   client?: ClientOptions;
+  /**
+   * For an owner: called at the very end of its close(), once the lock is released (the CLI
+   * hands jobs that are still unfinished to a `serve` daemon here).
+   */
+  afterClose?: (owner: Supervisor) => Promise<void>;
 }
 
 /**
@@ -96,7 +103,7 @@ export async function openOwner(
   options: CreateSupervisorOptions = {},
 ): Promise<Supervisor> {
   const config = isResolved(input) ? input : parseConfig(input);
-  const paths = statePaths(config.sessionsDir, config.workspacesDir);
+  const paths = statePaths(config.sessionsDir, config.workspacesDir, sessionDiskLimits(config));
   await mkdir(config.sessionsDir, { recursive: true, mode: 0o700 });
   await chmod(config.sessionsDir, 0o700);
   await mkdir(config.workspacesDir, { recursive: true });
@@ -153,11 +160,13 @@ export async function openOwner(
       pool,
       containerUid,
       logger,
+      ...(config.requireLimits ? { preflight: () => assertLimitsEnforced(runtime) } : {}),
       ...(options.registryWriter ? { registryWriter: options.registryWriter } : {}),
       ...(options.timing ? { timing: options.timing } : {}),
       onClose: async () => {
         await closeControl?.();
         await lock.release();
+        await options.afterClose?.(supervisor);
       },
     });
     if (options.serveControl !== false) {

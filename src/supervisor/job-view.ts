@@ -18,6 +18,8 @@ export interface JobStatus {
   error: string | null;
   errorCode: SerializedError['code'] | null;
   outputTruncated: boolean;
+  /** Lines longer than maxLineBytes: written to the output as they came, never parsed. */
+  linesCut: number;
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
@@ -55,6 +57,7 @@ export function jobStatusView(job: JobRecord, now: number): JobStatus {
     error: job.error?.message ?? null,
     errorCode: job.error?.code ?? null,
     outputTruncated: p.truncated,
+    linesCut: p.linesCut ?? 0,
     createdAt: new Date(job.createdAt).toISOString(),
     startedAt: iso(job.startedAt),
     endedAt: iso(job.endedAt),

@@ -75,6 +75,8 @@ export interface SupervisorDeps {
   notifier?: Notifier;
   registryWriter?: RegistryWriter;
   timing?: Partial<SupervisorTiming>;
+  /** Checked before every start(), like the image: throws to refuse the job (e.g. LIMITS_NOT_ENFORCED). */
+  preflight?: () => void;
   /** Called once by close(), after everything else (closes the control server, releases the lock). */
   onClose?: () => Promise<void>;
 }
@@ -111,6 +113,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   /** The control API this owner serves (set by createSupervisor). */
   control: ControlServer | null = null;
   private imageChecked = false;
+  private readonly preflight: (() => void) | undefined;
 
   constructor(deps: SupervisorDeps) {
     super();
@@ -126,6 +129,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.onClose = deps.onClose;
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
     this.recoveryBackoffMs = this.timing.recoveryBackoffMs;
+    this.preflight = deps.preflight;
     for (const s of Object.values(deps.state.sessions)) this.sessionsById.set(s.sessionId, s);
     for (const j of Object.values(deps.state.jobs)) this.jobsById.set(j.jobId, j);
     this.registry = new RegistryFile(
@@ -204,6 +208,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
         { details: { sessionId } },
       );
     }
+    this.preflight?.();
     await this.checkImage();
     const jobId = newJobId();
     // Before anything is recorded: no credential means NO_AUTH and no trace of the job.

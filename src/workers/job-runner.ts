@@ -15,6 +15,7 @@ import {
   type WorkerMessage,
 } from '../shared/protocol.js';
 import { classifyExit } from './classify-exit.js';
+import { DiskWatch, type DiskFull, type StatSpace } from './disk-watch.js';
 import { systemClock, type Clock } from './clock.js';
 import { OutputStore } from './output-store.js';
 import { TimerTicker, type ProgressTicker } from './progress-ticker.js';
@@ -58,6 +59,8 @@ export interface JobRunnerOptions {
   ticker?: ProgressTicker;
   /** Output bytes fed per turn at most (default FEED_SLICE_BYTES). */
   sliceBytes?: number;
+  /** How the free space of `spec.diskPaths` is read (tests); by default statfs(2). */
+  diskStat?: StatSpace;
 }
 
 /**
@@ -93,6 +96,9 @@ export class JobRunner {
   private cancelled = false;
   private detached = false;
   private timedOut: TimerKind | null = null;
+  /** Set when a metrics tick found a watched filesystem full and stopped the container. */
+  private diskFull: DiskFull | null = null;
+  private readonly disk: DiskWatch;
   private ending = false;
   private launch: (() => void) | null = null;
   private readonly launched: Promise<void>;
@@ -106,6 +112,7 @@ export class JobRunner {
     this.engine = options.engine ?? createEngine(spec.runtime);
     this.ticker = options.ticker ?? new TimerTicker(this.clock);
     this.sliceBytes = options.sliceBytes ?? FEED_SLICE_BYTES;
+    this.disk = new DiskWatch(spec.diskPaths ?? [], options.diskStat);
     this.launched = new Promise<void>((resolve) => (this.launch = resolve));
   }
 
@@ -131,7 +138,7 @@ export class JobRunner {
         }),
     });
     try {
-      this.ingest = new StreamIngest(this.store);
+      this.ingest = new StreamIngest(this.store, { maxLineBytes: this.spec.maxLineBytes });
       this.launchedAt = this.clock.now();
       this.post({ type: 'launched', jobId: spec.jobId, at: this.launchedAt });
       this.watchdog = new OutputWatchdog(
@@ -160,7 +167,7 @@ export class JobRunner {
           msg: 'stream ended early; following again',
         });
         this.ingest.end();
-        this.ingest = new StreamIngest(this.reopenStore());
+        this.ingest = new StreamIngest(this.reopenStore(), { maxLineBytes: this.spec.maxLineBytes });
         stream = this.open('follow');
         end = await this.streamEnd(stream);
       }
@@ -331,6 +338,22 @@ export class JobRunner {
     await this.removeContainer();
   }
 
+  /** A watched filesystem that is full stops the job (DISK_QUOTA), as a timeout does. */
+  private async checkDisk(): Promise<void> {
+    if (this.ending || this.cancelled || this.diskFull) return;
+    const full = await this.disk.check();
+    if (!full || this.ending || this.cancelled) return;
+    this.diskFull = full;
+    this.post({
+      type: 'log',
+      jobId: this.spec.jobId,
+      level: 'warn',
+      msg: `${full.path} is full: killing the container`,
+      data: { availBytes: full.availBytes, sizeBytes: full.sizeBytes },
+    });
+    await this.removeContainer();
+  }
+
   private async removeContainer(): Promise<void> {
     await this.engine.remove(this.spec.containerName).catch((error: unknown) =>
       this.post({
@@ -411,6 +434,7 @@ export class JobRunner {
         this.metrics = { ...sample, sampledAt: now, source: this.cgroup ? 'cgroup' : 'stats' };
         if (sample.cpuPercent >= PROCESSING_CPU_PERCENT) this.lastBusyAt = now;
       }
+      await this.checkDisk();
       if (!this.ending) {
         this.scheduleProgress();
         this.metricsTimer = this.clock.setTimeout(() => void tick(), this.spec.metricsIntervalMs);
@@ -440,6 +464,7 @@ export class JobRunner {
       lines: this.ingest?.lines ?? 0,
       events: this.ingest?.events ?? 0,
       truncated: store?.truncated ?? false,
+      linesCut: this.ingest?.linesCut ?? 0,
       activityState: activityOf(this.lastOutputAt, this.metrics, this.clock.now()),
       metrics: this.metrics,
       claude: { ...(this.ingest?.report ?? emptyClaudeReport()) },
@@ -514,6 +539,9 @@ export class JobRunner {
       startupTimeoutSeconds: this.spec.startupTimeoutSeconds,
       idleTimeoutSeconds: this.spec.idleTimeoutSeconds,
       oomKilled: state?.oomKilled === true,
+      diskFull: this.diskFull
+        ? { ...this.diskFull, killed: true }
+        : await this.disk.check().then((full) => (full ? { ...full, killed: false } : null)),
       containerLost: state === null && containerExit === null,
       sawResult: this.ingest?.sawResult === true,
       report: this.ingest?.report ?? emptyClaudeReport(),

@@ -23,10 +23,11 @@ export interface OutputPage {
 /** Longest UTF-8 sequence: a page that would be empty is stretched by at most this much. */
 const MAX_CHAR_BYTES = 4;
 
-function checkCount(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, `${name} must be a non-negative integer`, {
-      details: { [name]: value },
+function checkCount(name: string, value: unknown, min: 0 | 1): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    const what = min === 0 ? 'a non-negative integer' : 'a positive integer';
+    throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, `${name} must be ${what}`, {
+      details: { field: name, [name]: value },
     });
   }
   return value;
@@ -57,8 +58,9 @@ export async function readOutput(
   path: string,
   opts: { offset?: number; limit?: number } = {},
 ): Promise<OutputPage> {
-  let offset = checkCount('offset', opts.offset ?? 0);
-  const limit = Math.min(checkCount('limit', opts.limit ?? DEFAULT_READ_LIMIT), MAX_READ_LIMIT);
+  let offset = checkCount('offset', opts.offset ?? 0, 0);
+  // A page of nothing is never what a caller meant (and would never advance): limit is at least 1.
+  const limit = Math.min(checkCount('limit', opts.limit ?? DEFAULT_READ_LIMIT, 1), MAX_READ_LIMIT);
 
   let handle;
   try {
@@ -71,7 +73,7 @@ export async function readOutput(
   }
   try {
     const size = (await handle.stat()).size;
-    if (offset >= size || limit === 0) {
+    if (offset >= size) {
       return { content: '', offset, nextOffset: offset, size, hasMore: offset < size };
     }
     // Read a few bytes more than asked: to skip a partial character at the start and to finish

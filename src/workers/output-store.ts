@@ -3,14 +3,23 @@
  * thread writes it synchronously, one `writev` per chunk of input with the lines' bytes as they
  * arrived (never decoded and re-encoded), so a reader on the main thread sees them at once.
  *
- * The bytes are a pure function of the lines and the options (cap, marker, forced lines), never
- * of timing or batching. That is what makes crash recovery safe: a new supervisor re-reads the
+ * A line longer than the line limit (stream-json.ts) is written as its bytes come
+ * (`beginCut`, `appendCut`, `endCut`) and never held whole.
+ *
+ * `maxOutputSize` counts every byte. A whole line that would cross it is replaced by one marker
+ * line; a cut line that crosses it is ended at the cap (what fits of it, then '\n') and followed
+ * by the marker. Nothing after the marker is written, so the file never exceeds the cap by more
+ * than the marker line.
+ *
+ * The bytes are a pure function of the lines and the options (cap, marker), never of timing,
+ * batching or how a cut line's bytes were chunked. That is what makes crash recovery safe: a new supervisor re-reads the
  * container's whole log through a fresh parser and store, the store recomputes the same byte
  * sequence, checks it against what the file already holds and writes only what lies beyond —
  * no byte lost, none doubled.
  */
 import {
   closeSync,
+  fchmodSync,
   fstatSync,
   ftruncateSync,
   mkdirSync,
@@ -24,7 +33,7 @@ import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import type { Line } from './stream-json.js';
 
 export interface OutputStoreOptions {
-  /** Bytes of output kept; 0 = unlimited. Forced lines are written even past it. */
+  /** Bytes of output kept (every byte counts); 0 = unlimited. */
   maxOutputSize: number;
   /** Characters `tail()` keeps (default 500). */
   tailChars?: number;
@@ -77,6 +86,10 @@ export class OutputStore {
   private readonly maxOutputSize: number;
   private readonly tailChars: number;
   private readonly marker: Line;
+  /** A cut line in progress: `writing` its bytes, or `dropping` them (past the cap). */
+  private cut: 'none' | 'writing' | 'dropping' = 'none';
+  /** Bytes of the cut line in progress that were written. */
+  private cutWritten = 0;
 
   /**
    * Opens (creating directories) the output file. A file left by a crashed run is cut back to
@@ -94,7 +107,11 @@ export class OutputStore {
     if (owned) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const fd = options.fd ?? openSync(path, 'a+', 0o600);
     try {
-      const size = fstatSync(fd).size;
+      const stat = fstatSync(fd);
+      // A file left by an older version may be readable by others; only ever a regular file
+      // (never e.g. /dev/null, which a benchmark writes to).
+      if (stat.isFile() && (stat.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+      const size = stat.size;
       const keep = size === 0 ? 0 : endOfLastLine(fd, size);
       // A partial last line is what a crash mid-write leaves; the replay writes it again whole.
       if (keep < size) ftruncateSync(fd, keep);
@@ -124,34 +141,57 @@ export class OutputStore {
   }
 
   /**
-   * Queues one line (the output gets it plus '\n'; it is written by the next `flush()`). Past
-   * the cap, one marker line replaces the rest and later lines are dropped, except forced ones
-   * (the final `result`).
+   * Queues one line (the output gets it plus '\n'; it is written by the next `flush()`). The
+   * line that would cross the cap is replaced by one marker line; later lines are dropped.
    */
-  append(line: Line, options?: { force?: boolean }): void {
-    if (this.fd === null) throw new ClaudePodError(ErrorCodes.INTERNAL, 'output store is closed');
-    const force = options?.force === true;
-    if (this.isTruncated && !force) return;
-    const max = this.maxOutputSize;
-    if (!force && max > 0 && this.logical + line.length + 1 > max) {
-      this.isTruncated = true;
-      line = this.marker;
-    }
-    const pieces = line.terminated ? line.pieces : [...line.pieces, LF_BYTE];
-    const start = this.logical;
+  append(line: Line): void {
+    this.checkOpen();
+    if (this.cut !== 'none') throw new ClaudePodError(ErrorCodes.INTERNAL, 'a cut line is still open');
+    if (this.isTruncated) return;
     const bytes = line.length + 1;
-    this.logical += bytes;
-    for (const piece of pieces) this.keepTail(piece);
-    if (start >= this.existing) {
-      this.queue(pieces, bytes);
+    if (this.maxOutputSize > 0 && this.logical + bytes > this.maxOutputSize) {
+      this.truncate();
       return;
     }
-    // Inside what a crashed run left: check, don't write.
-    if (this.mismatch === null) this.verify(pieces, Math.min(bytes, this.existing - start), start);
-    if (this.logical >= this.existing) this.readBuffer = null;
-    // A line that straddles the file's end can only follow a mismatch (a clean replay ends on a
-    // line boundary): it is written whole after the file's bytes, so the file stays whole lines.
-    if (this.logical > this.existing) this.queue(pieces, bytes);
+    this.put(line.terminated ? line.pieces : [...line.pieces, LF_BYTE], bytes);
+  }
+
+  /** Starts a line too long to hold: its bytes come through `appendCut`, then `endCut`. */
+  beginCut(): void {
+    this.checkOpen();
+    if (this.cut !== 'none') throw new ClaudePodError(ErrorCodes.INTERNAL, 'a cut line is still open');
+    this.cut = this.isTruncated ? 'dropping' : 'writing';
+    this.cutWritten = 0;
+  }
+
+  /**
+   * The next bytes of the cut line (no '\n'), queued like a line's. Where they would leave no
+   * room for the line's '\n' within the cap, the line ends: what fits, '\n', then the marker.
+   */
+  appendCut(bytes: Buffer): void {
+    if (this.cut === 'none') throw new ClaudePodError(ErrorCodes.INTERNAL, 'no cut line is open');
+    if (this.cut === 'dropping' || bytes.length === 0) return;
+    const max = this.maxOutputSize;
+    const room = max === 0 ? Number.POSITIVE_INFINITY : max - this.logical - 1;
+    if (bytes.length <= room) {
+      this.put([bytes], bytes.length);
+      this.cutWritten += bytes.length;
+      return;
+    }
+    if (room > 0) {
+      this.put([bytes.subarray(0, room)], room);
+      this.cutWritten += room;
+    }
+    if (this.cutWritten > 0) this.put([LF_BYTE], 1);
+    this.cut = 'dropping';
+    this.truncate();
+  }
+
+  /** Ends the cut line with its '\n' (unless it was dropped). */
+  endCut(): void {
+    if (this.cut === 'none') throw new ClaudePodError(ErrorCodes.INTERNAL, 'no cut line is open');
+    if (this.cut === 'writing' && this.cutWritten > 0) this.put([LF_BYTE], 1);
+    this.cut = 'none';
   }
 
   /** Writes the queued lines: bytes reach the file before this returns. */
@@ -172,9 +212,9 @@ export class OutputStore {
   }
 
   /** Appends lines given as strings (no '\n' inside) and writes them at once. */
-  appendLines(lines: string[], options?: { force?: boolean }): void {
-    if (this.fd === null) throw new ClaudePodError(ErrorCodes.INTERNAL, 'output store is closed');
-    for (const text of lines) this.append(encodedLine(text), options);
+  appendLines(lines: string[]): void {
+    this.checkOpen();
+    for (const text of lines) this.append(encodedLine(text));
     this.flush();
   }
 
@@ -222,6 +262,37 @@ export class OutputStore {
     this.fd = null;
     this.readBuffer = null;
     if (this.ownsFd) closeSync(fd);
+  }
+
+  private checkOpen(): void {
+    if (this.fd === null) throw new ClaudePodError(ErrorCodes.INTERNAL, 'output store is closed');
+  }
+
+  /** The cap is reached: one marker line, then nothing more. */
+  private truncate(): void {
+    this.isTruncated = true;
+    this.put(this.marker.pieces, this.marker.length + 1);
+  }
+
+  /**
+   * Bytes of the computed output, at its end: checked against the file while a replay is inside
+   * what a crashed run left, written once past it.
+   */
+  private put(pieces: Buffer[], bytes: number): void {
+    const start = this.logical;
+    this.logical += bytes;
+    for (const piece of pieces) this.keepTail(piece);
+    if (start >= this.existing) {
+      this.queue(pieces, bytes);
+      return;
+    }
+    // Inside what a crashed run left: check, don't write.
+    if (this.mismatch === null) this.verify(pieces, Math.min(bytes, this.existing - start), start);
+    if (this.logical >= this.existing) this.readBuffer = null;
+    // Bytes that straddle the file's end can only follow a mismatch (a clean replay reaches the
+    // end at a line boundary, and a cut line's bytes never cross one): they are written whole
+    // after the file's bytes, so nothing is written over old bytes.
+    if (this.logical > this.existing) this.queue(pieces, bytes);
   }
 
   private queue(pieces: Buffer[], bytes: number): void {

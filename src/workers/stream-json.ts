@@ -1,14 +1,16 @@
 /**
  * Claude Code's `--output-format stream-json` stdout — one JSON object per line — taken apart
- * without copying or decoding. This is the worker's hot path, and the bytes themselves are what
- * the output file keeps, so a line is handed on as views into the chunks it arrived in: a chunk
- * is scanned once with `indexOf(0x0a)`, a line that spans chunks is a list of pieces (never
- * joined unless it must be parsed), and nothing is decoded to a string here.
+ * without decoding. This is the worker's hot path, and the bytes themselves are what the output
+ * file keeps: a chunk is scanned once with `indexOf(0x0a)`, a line within it is handed on as a
+ * view, a line that spans chunks as a list of pieces (copies of its earlier parts, never joined
+ * unless it must be parsed), and nothing is decoded to a string here.
  *
  * Which lines are parsed is the caller's choice (see stream-ingest.ts): `lineKind` looks only at
- * a line's first and last bytes. The result depends only on the bytes, never on how they were
- * chunked: crash recovery replays a container's log through a fresh splitter and must get exactly
- * the lines of the first run.
+ * a line's first and last bytes. A line longer than `maxLineBytes` is never held: its bytes are
+ * handed on as they come and it cannot be parsed, so what a container prints costs the host a
+ * bounded amount of memory however long its lines are. The result depends only on the bytes,
+ * never on how they were chunked: crash recovery replays a container's log through a fresh
+ * splitter and must get exactly the lines of the first run.
  */
 
 export interface Line {
@@ -125,62 +127,139 @@ function cut(pieces: Buffer[], length: number): Buffer[] {
   return out;
 }
 
+/**
+ * The longest line (in bytes, before its '\n') kept in memory, handed on whole and parsed when
+ * needed. Claude Code's lines that must be parsed are `system/init` (tens of KiB) and `result`
+ * (one model turn of final text: at most a few hundred KiB even JSON-escaped), so 4 MiB leaves
+ * them an order of magnitude of room, while a running job holds at most this much of an
+ * unfinished line — whatever a container prints.
+ */
+export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+/** Where a `LineSplitter` delivers a stream. */
+export interface LineSink {
+  /** A whole line of at most `maxLineBytes` bytes (empty lines are dropped). */
+  line(line: Line): void;
+  /** A line longer than `maxLineBytes` begins: its bytes follow through `cutBytes`. */
+  cutStart(): void;
+  /**
+   * The next bytes of that line, in order, as they arrive (views into the chunks; never empty,
+   * never its '\n'). They are not kept: a consumer that needs them must write them now.
+   */
+  cutBytes(bytes: Buffer): void;
+  /** That line ended: at its '\n' (`complete`), or with the stream. */
+  cutEnd(complete: boolean): void;
+}
+
 export class LineSplitter {
-  /** Bytes of the current, unfinished line, in arrival order. */
+  /** Bytes of the current, unfinished line, in arrival order (never more than maxLineBytes). */
   private pending: Buffer[] = [];
   private pendingLength = 0;
+  /** Inside a line longer than maxLineBytes: its bytes go straight to the sink. */
+  private cutting = false;
 
-  /** Calls `onLine` for each line the chunk completes, in order. */
-  push(chunk: Buffer, onLine: (line: Line) => void): void {
-    let start = 0;
-    let nl = chunk.indexOf(LF);
-    if (nl === -1) {
-      this.keep(chunk);
-      return;
+  /**
+   * A line is "cut" when its bytes before '\n' — a '\r' included — number more than
+   * `maxLineBytes`: it is never held whole, and it keeps its bytes as they are (a final '\r'
+   * too, since it is passed on before the '\n' that would show it to be one). Which lines are cut
+   * depends only on the bytes, never on how they were chunked.
+   */
+  constructor(readonly maxLineBytes: number = DEFAULT_MAX_LINE_BYTES) {
+    if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
+      throw new RangeError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`);
     }
-    if (this.pendingLength > 0) {
-      // The first line began in an earlier chunk: its pieces, plus this chunk's part and '\n'.
-      const pieces = this.pending;
-      const length = this.pendingLength + nl;
-      this.pending = [];
-      this.pendingLength = 0;
-      pieces.push(chunk.subarray(0, nl + 1));
-      emit(pieces, length, true, onLine);
-      start = nl + 1;
-      nl = chunk.indexOf(LF, start);
-    }
-    while (nl !== -1) {
-      emit([chunk.subarray(start, nl + 1)], nl - start, true, onLine);
-      start = nl + 1;
-      nl = chunk.indexOf(LF, start);
-    }
-    if (start < chunk.length) this.keep(chunk.subarray(start));
   }
 
-  /** Flushes a final line that has no newline. */
-  end(onLine: (line: Line) => void): void {
+  /** Bytes held of the unfinished line: never more than maxLineBytes. */
+  get buffered(): number {
+    return this.pendingLength;
+  }
+
+  /**
+   * Delivers what the chunk completes (and the bytes of a cut line), in order. The chunk is
+   * only borrowed: what is kept of it beyond this call is copied, so the caller may reuse its
+   * memory once the sink is done with what it was handed.
+   */
+  push(chunk: Buffer, sink: LineSink): void {
+    let start = 0;
+    if (this.cutting) {
+      const nl = chunk.indexOf(LF);
+      if (nl === -1) {
+        if (chunk.length > 0) sink.cutBytes(chunk);
+        return;
+      }
+      if (nl > 0) sink.cutBytes(chunk.subarray(0, nl));
+      this.cutting = false;
+      sink.cutEnd(true);
+      start = nl + 1;
+    }
+    for (let nl = chunk.indexOf(LF, start); nl !== -1; nl = chunk.indexOf(LF, start)) {
+      if (this.pendingLength + (nl - start) > this.maxLineBytes) {
+        this.startCut(sink);
+        if (nl > start) sink.cutBytes(chunk.subarray(start, nl));
+        sink.cutEnd(true);
+      } else if (this.pendingLength > 0) {
+        // The line began in an earlier chunk: its pieces, plus this chunk's part and '\n'.
+        const pieces = this.pending;
+        const length = this.pendingLength + nl - start;
+        this.pending = [];
+        this.pendingLength = 0;
+        pieces.push(chunk.subarray(start, nl + 1));
+        emit(pieces, length, true, sink);
+      } else {
+        emit([chunk.subarray(start, nl + 1)], nl - start, true, sink);
+      }
+      start = nl + 1;
+    }
+    if (start === chunk.length) return;
+    const rest = chunk.subarray(start);
+    if (this.pendingLength + rest.length > this.maxLineBytes) {
+      this.startCut(sink);
+      sink.cutBytes(rest);
+      this.cutting = true;
+      return;
+    }
+    this.keep(rest);
+  }
+
+  /** Flushes a final line that has no newline (or ends a cut line the stream stopped inside). */
+  end(sink: LineSink): void {
+    if (this.cutting) {
+      this.cutting = false;
+      sink.cutEnd(false);
+      return;
+    }
     if (this.pendingLength === 0) return;
     const pieces = this.pending;
     const length = this.pendingLength;
     this.pending = [];
     this.pendingLength = 0;
-    emit(pieces, length, false, onLine);
+    emit(pieces, length, false, sink);
+  }
+
+  /** The line being kept has outgrown the limit: hand on what is held, then let go of it. */
+  private startCut(sink: LineSink): void {
+    sink.cutStart();
+    const pieces = this.pending;
+    this.pending = [];
+    this.pendingLength = 0;
+    for (const piece of pieces) sink.cutBytes(piece);
   }
 
   private keep(piece: Buffer): void {
-    // A chunk is only borrowed from the stream: copy small leftovers so a 64 KiB chunk is not
-    // pinned in memory by its last few bytes; large ones are kept as they are (no extra copy).
-    this.pending.push(piece.length < 4096 ? Buffer.from(piece) : piece);
+    // A chunk is only borrowed for the duration of `push`: the reader may read the next one
+    // into the same memory (or a 64 KiB chunk would stay pinned by its last few bytes).
+    this.pending.push(Buffer.from(piece));
     this.pendingLength += piece.length;
   }
 }
 
 /** A line of `length` bytes before its '\n' (if `terminated`): strips a '\r', drops empty lines. */
-function emit(pieces: Buffer[], length: number, complete: boolean, onLine: (line: Line) => void): void {
+function emit(pieces: Buffer[], length: number, complete: boolean, sink: LineSink): void {
   let line: Line = { pieces, length, terminated: complete, complete };
   if (length > 0 && byteAt(line, length - 1) === CR) {
     // '\r\n' (or a final '\r'): the output keeps the line with '\n' alone.
     line = { pieces: cut(pieces, length - 1), length: length - 1, terminated: false, complete };
   }
-  if (line.length > 0) onLine(line); // empty lines carry nothing
+  if (line.length > 0) sink.line(line); // empty lines carry nothing
 }

@@ -36,6 +36,11 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
 }
 
+/** While no owner answers, `onOwnerGone` is asked at most this often. */
+const OWNER_ASK_INTERVAL_MS = 1_000;
+/** A call that met an owner on its way out is sent again this many times at most. */
+const MAX_CALL_ATTEMPTS = 3;
+
 /**
  * A handle on a state directory owned by another process (or another supervisor in this one):
  * the same interface as the owner, over its control socket. It mirrors the owner's jobs and
@@ -51,6 +56,8 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
   private stream: http.ClientRequest | null = null;
   private closed = false;
   private connected: Promise<void> | null = null;
+  /** Counts the event streams opened (each begins with a `hello` from the owner then). */
+  private generation = 0;
   private readonly agent = new http.Agent({ keepAlive: true });
 
   private constructor(
@@ -62,13 +69,17 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
 
   static async connect(socketPath: string, opts: ClientOptions = {}): Promise<SupervisorClient> {
     const client = new SupervisorClient(socketPath, opts);
-    await client.open(opts.connectTimeoutMs ?? 10_000);
+    client.connected = client.open(opts.connectTimeoutMs ?? 10_000);
+    await client.connected;
     return client;
   }
 
-  /** Opens the event stream; resolves at its `hello` (the mirror is then complete). */
+  /**
+   * Opens the event stream; resolves at its `hello` (the mirror is then complete). Calls wait on
+   * `connected`, which is set by the caller: a reconnect's single attempts must not fail them.
+   */
   private open(timeoutMs: number): Promise<void> {
-    const connected = new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         req.destroy();
         reject(unreachable(this.socketPath, 'no answer'));
@@ -91,6 +102,7 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
               this.onMessage(message);
               if (message.t === 'hello' && !greeted) {
                 greeted = true;
+                this.generation++;
                 clearTimeout(timer);
                 resolve();
               }
@@ -108,8 +120,6 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
       });
       this.stream = req;
     });
-    this.connected = connected;
-    return connected;
   }
 
   private onDisconnect(): void {
@@ -120,15 +130,17 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
 
   private async reconnect(): Promise<void> {
     const deadline = Date.now() + (this.opts.reconnectForMs ?? 30_000);
-    let askedForOwner = false;
+    // Asked again while no owner answers: the old one may still hold the directory (it is
+    // finishing its close) the first time, and only a later ask can start the next one.
+    let askedAt = 0;
     for (;;) {
       if (this.closed) throw closedError();
       try {
         await this.open(2_000);
         return;
       } catch (error) {
-        if (!askedForOwner && this.opts.onOwnerGone) {
-          askedForOwner = true;
+        if (this.opts.onOwnerGone && Date.now() - askedAt >= OWNER_ASK_INTERVAL_MS) {
+          askedAt = Date.now();
           await this.opts.onOwnerGone().catch(() => undefined);
           continue;
         }
@@ -182,11 +194,39 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
     return jobStatusView({ ...job, prompt: '' } as JobRecord, Date.now());
   }
 
+  /**
+   * One call to the owner. When the owner is on its way out — it answers SUPERVISOR_CLOSED while
+   * it closes, or its socket is gone — the call waits until the event stream is back (the
+   * reconnect may start the next owner, see `onOwnerGone`) and goes to the owner then. Only calls
+   * that cannot have taken effect are sent again: a closing owner refuses them, and a request
+   * that never reached a socket was not read.
+   */
   private async call<T>(method: CallMethod, params: Record<string, unknown>): Promise<T> {
-    if (this.closed) throw closedError();
-    await this.connected;
     const body = JSON.stringify({ method, params });
-    const reply = await new Promise<CallReply>((resolve, reject) => {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw closedError();
+      await this.connected;
+      const generation = this.generation;
+      const sent = await this.send(body);
+      const again =
+        attempt < MAX_CALL_ATTEMPTS &&
+        ('unsent' in sent || (!sent.reply.ok && sent.reply.error.code === ErrorCodes.SUPERVISOR_CLOSED));
+      if (again) {
+        await this.nextOwner(generation);
+        continue;
+      }
+      if ('unsent' in sent) throw sent.unsent;
+      const reply = sent.reply;
+      if (!reply.ok) throw deserializeError(reply.error);
+      if (reply.session) this.putSession(reply.session, reply.seq);
+      if (reply.job) this.putJob(reply.job, reply.seq);
+      return reply.result as T;
+    }
+  }
+
+  /** Sends a request; `unsent` when it provably never reached the owner. */
+  private send(body: string): Promise<{ reply: CallReply } | { unsent: ClaudePodError }> {
+    return new Promise((resolve, reject) => {
       const req = http.request(
         {
           socketPath: this.socketPath,
@@ -200,7 +240,7 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as CallReply);
+              resolve({ reply: JSON.parse(Buffer.concat(chunks).toString('utf8')) as CallReply });
             } catch {
               reject(unreachable(this.socketPath, 'an unreadable answer'));
             }
@@ -208,13 +248,27 @@ export class SupervisorClient extends EventEmitter<SupervisorEvents> implements 
           res.on('error', (e) => reject(unreachable(this.socketPath, e.message)));
         },
       );
-      req.on('error', (e) => reject(unreachable(this.socketPath, e.message)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        const error = unreachable(this.socketPath, e.message);
+        // The connection failed (no request was written), or a kept-alive socket that the owner
+        // had closed before reading from it (Node's documented case for a safe retry).
+        const unsent = e.syscall === 'connect' || (req.reusedSocket && e.code === 'ECONNRESET');
+        if (unsent) resolve({ unsent: error });
+        else reject(error);
+      });
       req.end(body);
     });
-    if (!reply.ok) throw deserializeError(reply.error);
-    if (reply.session) this.putSession(reply.session, reply.seq);
-    if (reply.job) this.putJob(reply.job, reply.seq);
-    return reply.result as T;
+  }
+
+  /** Waits until the event stream is open again after `generation` (rejects when no owner comes). */
+  private async nextOwner(generation: number): Promise<void> {
+    const deadline = Date.now() + (this.opts.reconnectForMs ?? 30_000) + 5_000;
+    while (this.generation === generation) {
+      if (this.closed) throw closedError();
+      if (Date.now() > deadline) throw unreachable(this.socketPath, 'no owner came back');
+      await this.connected;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   // ---- SupervisorApi ----

@@ -1,8 +1,9 @@
 import { resolve } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import type { MockReply, Scenario } from '../../../src/mock-api/index.js';
 import { toolUseReply } from '../../../src/mock-api/index.js';
-import type { RuntimeSpec } from '../../../src/shared/protocol.js';
+import type { ContainerEngine } from '../../../src/runtime/engine.js';
+import { JOB_LIFE_MS } from './wait.js';
 
 /**
  * One tool turn (output lines before the crash), then a final text streamed slowly over
@@ -52,14 +53,30 @@ export async function spawnSupervisorChild(config: object, prompt: string, env: 
   });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const waitFor = (pred: (l: Record<string, unknown>) => boolean) =>
+  const waitFor = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = JOB_LIFE_MS) =>
     new Promise<Record<string, unknown>>((res, rej) => {
       const found = lines.find(pred);
       if (found) return res(found);
-      waiters.push({ pred, resolve: res });
-      void child.then((r) =>
-        rej(new Error(`supervisor child exited (${r.exitCode}): ${stderr.slice(-2000)}`)),
+      const timer = setTimeout(
+        () =>
+          rej(
+            new Error(
+              `the supervisor child printed no such line within ${timeoutMs} ms: ${stderr.slice(-2000)}`,
+            ),
+          ),
+        timeoutMs,
       );
+      waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          res(l);
+        },
+      });
+      void child.then((r) => {
+        clearTimeout(timer);
+        rej(new Error(`supervisor child exited (${r.exitCode}): ${stderr.slice(-2000)}`));
+      });
     });
   return {
     child,
@@ -72,26 +89,29 @@ export async function spawnSupervisorChild(config: object, prompt: string, env: 
 }
 
 /**
- * The ground truth of what a container printed: `logs --follow` from the test itself, from the
- * container's first byte to its exit, independent of the supervisor under test.
+ * The ground truth of what a container printed: the engine's own log of it (`follow`), read by the
+ * test itself from the container's first byte to its exit, independent of the supervisor under
+ * test. The container may not exist (or not have started) yet: it looks again until it has.
  */
-export function captureContainerLog(rt: RuntimeSpec, name: string): Promise<Buffer> {
-  return (async () => {
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const proc: ResultPromise = execa(rt.command, [...rt.globalArgs, 'logs', '--follow', name], {
-        reject: false,
-        buffer: false,
-        encoding: 'buffer',
-        stdin: 'ignore',
-      });
+export async function captureContainerLog(
+  engine: ContainerEngine,
+  name: string,
+  timeoutMs = JOB_LIFE_MS,
+): Promise<Buffer> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    // A follow of a container created but not started yet ends at once, with nothing.
+    const state = await engine.inspect(name).catch(() => null);
+    if (state && state.startedAt !== null && state.status !== 'created') {
+      const stream = engine.follow(name);
       const chunks: Buffer[] = [];
-      proc.stdout!.on('data', (c: Buffer) => chunks.push(c));
-      const result = await proc;
-      if (result.exitCode === 0) return Buffer.concat(chunks);
-      await new Promise((r) => setTimeout(r, 100));
+      stream.stdout.on('data', (c: Buffer) => chunks.push(c));
+      const end = await stream.done;
+      if (end.exitCode === 0) return Buffer.concat(chunks);
     }
-    throw new Error(`could not read the log of ${name}`);
-  })();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`could not read the log of ${name} within ${timeoutMs} ms`);
 }
 
 /** Stream-json with the CLI's per-run random fields (uuids, ids, times) blanked out. */

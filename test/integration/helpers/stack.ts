@@ -10,6 +10,9 @@ import { LABEL_OWNER } from '../../../src/runtime/labels.js';
 import { CliEngine } from '../../../src/runtime/cli-engine.js';
 import { toRuntimeSpec } from '../../../src/runtime/runtime-info.js';
 import { testWorkerThreadsConfig } from '../../fixtures/worker-threads.js';
+import { testRuntimeConfig } from './runtime.js';
+import { waitForEnd } from './wait.js';
+import { releaseDisksUnder } from '../../fixtures/disks.js';
 
 /** The key the tests' "host" holds; the proxy injects it, the container never sees it. */
 export const TEST_API_KEY = 'sk-test-real-key-held-by-the-host';
@@ -21,12 +24,16 @@ export interface Stack {
   supervisor: Supervisor;
   /** A new supervisor on the same directories (after close or a crash). */
   restart(extra?: ConfigInput): Promise<Supervisor>;
-  waitForEnd(jobId: string, sup?: Supervisor): Promise<JobStatus>;
+  /** The job's final status; rejects when it has not ended within `timeoutMs` (default 90 s). */
+  waitForEnd(jobId: string, sup?: Supervisor, timeoutMs?: number): Promise<JobStatus>;
   containersLeft(): Promise<string[]>;
   dispose(): Promise<void>;
 }
 
-/** A real supervisor on temp directories, talking to the in-repo mock of the Messages API. */
+/**
+ * A real supervisor on temp directories, talking to the in-repo mock of the Messages API, on the
+ * runtime the test run targets (CLAUDE_POD_TEST_ENGINE: docker needs `"runtime": "docker"`).
+ */
 export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOptions = {}): Promise<Stack> {
   const mock = await createMockApi({ host: '127.0.0.1', port: 0, ...mockOptions });
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-it-'));
@@ -35,6 +42,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     workspacesDir: join(dir, 'workspaces'),
     apiBaseUrl: mock.url ?? '',
     network: 'none',
+    ...testRuntimeConfig(),
     startupTimeout: 90,
     idleTimeout: 90,
     cancelGraceSeconds: 2,
@@ -57,17 +65,8 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
       closed = false;
       return supervisor;
     },
-    waitForEnd(jobId, sup = supervisor) {
-      return new Promise<JobStatus>((resolve) => {
-        const current = sup.status(jobId);
-        if (['completed', 'failed', 'cancelled'].includes(current.status)) return resolve(current);
-        const on = (s: JobStatus) => {
-          if (s.jobId !== jobId) return;
-          sup.off('job:end', on);
-          resolve(s);
-        };
-        sup.on('job:end', on);
-      });
+    waitForEnd(jobId, sup = supervisor, timeoutMs) {
+      return waitForEnd(sup, jobId, timeoutMs);
     },
     async containersLeft() {
       const engine = new CliEngine(toRuntimeSpec(supervisor.runtime));
@@ -76,6 +75,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     async dispose() {
       await supervisor.close({ cancelRunning: true }).catch(() => undefined);
       await mock.close();
+      await releaseDisksUnder(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };

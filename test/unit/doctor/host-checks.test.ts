@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import type { Check } from '../../../src/doctor/checks.js';
 import { apparmorCheck, authCheck, writableDirCheck } from '../../../src/doctor/host-checks.js';
 import { parseConfig } from '../../../src/shared/config.js';
 
@@ -63,12 +66,47 @@ describe('writableDirCheck', () => {
     expect(check.fix).toBeTruthy();
   });
 
-  it.skipIf(process.getuid?.() === 0)(
-    'fails on a read-only dir (non-root only: root bypasses modes)',
-    async () => {
-      const dir = await tmp();
-      await chmod(dir, 0o500);
-      expect((await writableDirCheck('sessionsDir', 'sessionsDir', join(dir, 'x'))).status).toBe('fail');
+  it('fails on a dir this user cannot write (as root: checked as nobody, since root bypasses modes)', async () => {
+    const dir = await tmp();
+    await chmod(dir, 0o755);
+    const readOnly = join(dir, 'read-only');
+    const writable = join(dir, 'writable');
+    await mkdirMode(readOnly, 0o555);
+    await mkdirMode(writable, 0o777);
+    expect((await writableDirCheckAsUnprivileged(join(readOnly, 'x'))).status).toBe('fail');
+    // The same check, the same user, a dir it may write: so the failure above is the mode's doing.
+    expect((await writableDirCheckAsUnprivileged(join(writable, 'x'))).status).toBe('ok');
+  });
+});
+
+const NOBODY = 65534;
+
+async function mkdirMode(path: string, mode: number): Promise<void> {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(path);
+  await chmod(path, mode);
+}
+
+/**
+ * writableDirCheck as an unprivileged user: this process itself, or — when the tests run as root,
+ * as CI does — a child process running as nobody (root passes every mode check, so a read-only
+ * dir cannot fail for root).
+ */
+async function writableDirCheckAsUnprivileged(path: string): Promise<Check> {
+  if (process.getuid?.() !== 0) return writableDirCheck('sessionsDir', 'sessionsDir', path);
+  const module = resolve('src/doctor/host-checks.ts');
+  const script =
+    `import { writableDirCheck } from ${JSON.stringify(module)};` +
+    `console.log(JSON.stringify(await writableDirCheck('sessionsDir', 'sessionsDir', ${JSON.stringify(path)})));`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    {
+      uid: NOBODY,
+      gid: NOBODY,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+      cwd: process.cwd(),
     },
   );
-});
+  return JSON.parse(stdout) as Check;
+}

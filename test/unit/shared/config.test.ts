@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configJsonSchema, parseConfig } from '../../../src/shared/config.js';
 import { ErrorCodes } from '../../../src/shared/errors.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../../../src/workers/stream-json.js';
 import { SEED_EXAMPLE_CONFIG } from '../../fixtures/seed-config.js';
 
 const seedExample = SEED_EXAMPLE_CONFIG;
@@ -28,6 +29,17 @@ describe('config', () => {
       notifyWebhookUrl: 'http://localhost:18789/hooks/agent',
       hooksToken: '',
     });
+  });
+
+  it("maxLineBytes: 4 MiB by default (the worker's default too), 64 KiB to 256 MiB", () => {
+    expect(parseConfig({}).maxLineBytes).toBe(4 * 1024 * 1024);
+    expect(parseConfig({}).maxLineBytes).toBe(DEFAULT_MAX_LINE_BYTES);
+    expect(parseConfig({ maxLineBytes: 65536 }).maxLineBytes).toBe(65536);
+    for (const bad of [0, 65535, 256 * 1024 * 1024 + 1, 1.5, '4m']) {
+      expect(() => parseConfig({ maxLineBytes: bad })).toThrow(
+        expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG }),
+      );
+    }
   });
 
   it('names an unknown key', () => {
@@ -58,5 +70,31 @@ describe('config', () => {
     };
     for (const key of Object.keys(seedExample)) expect(schema.properties).toHaveProperty(key);
     expect(schema.additionalProperties).toBe(false);
+  });
+
+  it('limits disks by default: a 4g workspace, 1g of Claude state, /tmp well below the memory limit', () => {
+    const c = parseConfig({});
+    expect([c.maxWorkspaceSize, c.maxStateSize, c.tmpfsSize, c.homeSize]).toEqual([
+      '4g',
+      '1g',
+      '128m',
+      '96m',
+    ]);
+    expect(parseConfig({ maxWorkspaceSize: '0', maxStateSize: '16m' })).toMatchObject({
+      maxWorkspaceSize: '0',
+      maxStateSize: '16m',
+    });
+  });
+
+  it('refuses a disk limit too small for a filesystem', () => {
+    expect(() => parseConfig({ maxWorkspaceSize: '8m' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        message: expect.stringContaining('"maxWorkspaceSize"'),
+      }),
+    );
+    expect(() => parseConfig({ maxStateSize: 'lots' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
   });
 });

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { prng, streamFixture as fixture } from '../../fixtures/streams.js';
+import { prng, streamAroundLimit, streamFixture as fixture } from '../../fixtures/streams.js';
 import {
+  DEFAULT_MAX_LINE_BYTES,
   LineSplitter,
   lineKind,
   lineText,
   parseObject,
   type Line,
   type LineKind,
+  type LineSink,
 } from '../../../src/workers/stream-json.js';
 
 /** What a line gives: its text, the bytes the output file gets (as latin1), its value if an object. */
@@ -59,14 +61,23 @@ const seen = (line: Line): Seen => ({
   value: lineKind(line) === 'text' ? null : parseObject(line),
 });
 
-function splitLines(bytes: Buffer, cuts: number[], onLine: (line: Line) => void): void {
-  const splitter = new LineSplitter();
+/** A sink for streams whose lines are all within the limit: a cut line fails the test. */
+function linesOnly(onLine: (line: Line) => void): LineSink {
+  const unexpected = () => {
+    throw new Error('unexpected cut line');
+  };
+  return { line: onLine, cutStart: unexpected, cutBytes: unexpected, cutEnd: unexpected };
+}
+
+function splitLines(bytes: Buffer, cuts: number[], onLine: (line: Line) => void, max?: number): void {
+  const splitter = new LineSplitter(max);
+  const sink = linesOnly(onLine);
   let prev = 0;
   for (const cut of [...cuts, bytes.length]) {
-    splitter.push(bytes.subarray(prev, cut), onLine);
+    splitter.push(bytes.subarray(prev, cut), sink);
     prev = cut;
   }
-  splitter.end(onLine);
+  splitter.end(sink);
 }
 
 function parseChunks(bytes: Buffer, cuts: number[]): Seen[] {
@@ -201,7 +212,7 @@ describe('LineSplitter and lineKind', () => {
   it('end() flushes a final line without newline, and strips its \\r', () => {
     const splitter = new LineSplitter();
     const out: Seen[] = [];
-    const onLine = (line: Line) => out.push(seen(line));
+    const onLine = linesOnly((line: Line) => out.push(seen(line)));
     splitter.push(Buffer.from('{"a":1}\r\npartial'), onLine);
     expect(out).toEqual([{ raw: '{"a":1}', out: '{"a":1}\n', value: { a: 1 } }]);
     splitter.push(Buffer.from(' line\r'), onLine);
@@ -237,7 +248,7 @@ describe('LineSplitter and lineKind', () => {
       expect(parseChunks(bytes, randomCuts(bytes.length, rand))).toEqual(expected);
   });
 
-  it('passes a 20 MB line fed in 64 KiB chunks through as its pieces, parsing only when asked', () => {
+  it('passes a 20 MB line (under a 64 MiB limit) fed in 64 KiB chunks through as its pieces, parsing only when asked', () => {
     const body = 'x'.repeat(10 * 1024 * 1024) + 'é'.repeat(5 * 1024 * 1024); // 20 MiB of UTF-8
     const line = JSON.stringify({ type: 'user', content: body });
     const bytes = Buffer.from(
@@ -246,15 +257,163 @@ describe('LineSplitter and lineKind', () => {
     const lines: Line[] = [];
     const cuts = [];
     for (let i = 65536; i < bytes.length; i += 65536) cuts.push(i);
-    splitLines(bytes, cuts, (l) => lines.push(l));
+    splitLines(bytes, cuts, (l) => lines.push(l), 64 * 1024 * 1024);
     expect(lines.map(lineKind)).toEqual(['object', 'bulk', 'text', 'object']);
     const big = lines[1]!;
-    expect(big.pieces.length).toBeGreaterThan(300); // views into the chunks, never joined
+    expect(big.pieces.length).toBeGreaterThan(300); // one piece per chunk, never joined
     expect(big.length).toBe(Buffer.byteLength(line));
     expect(parseObject(big)?.content === body).toBe(true);
     expect(lines[2]!.length).toBe(20 * 1024 * 1024);
     expect(Buffer.concat([...lines.flatMap((l) => l.pieces), LF]).equals(Buffer.concat([bytes, LF]))).toBe(
       true,
     );
+  });
+});
+
+/** What a splitter delivers: whole lines as `Seen`, cut lines as their bytes (latin1). */
+type Delivered = { line: Seen } | { cut: string; complete: boolean };
+
+/** The reference for long lines: split the whole stream at once; a line over `max` is cut. */
+function wholeStreamWithLimit(bytes: Buffer, max: number): Delivered[] {
+  const out: Delivered[] = [];
+  for (let start = 0; start < bytes.length;) {
+    const nl = bytes.indexOf(0x0a, start);
+    const end = nl === -1 ? bytes.length : nl;
+    const raw = bytes.subarray(start, end);
+    start = end + 1;
+    if (raw.length > max) {
+      out.push({ cut: bin(raw), complete: nl !== -1 });
+      continue;
+    }
+    for (const line of wholeLineParse(raw)) out.push({ line });
+  }
+  return out;
+}
+
+/**
+ * Splits `bytes` at `cuts`, checking the splitter's promises on the way: it never holds more
+ * than `max` bytes, never hands on a whole line over `max`, and a cut line's bytes arrive as
+ * they come (non-empty, no '\n') between one cutStart and one cutEnd.
+ */
+function splitWithLimit(bytes: Buffer, cuts: number[], max: number): Delivered[] {
+  // Plain checks (not expect) in here: this runs for every byte of thousands of streams.
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new Error(`splitter broke a promise: ${what}`);
+  };
+  const splitter = new LineSplitter(max);
+  const out: Delivered[] = [];
+  let cut: Buffer[] | null = null;
+  const sink: LineSink = {
+    line(line) {
+      check(cut === null, 'a line inside a cut line');
+      check(line.length <= max, 'a whole line over the limit');
+      out.push({ line: seen(line) });
+    },
+    cutStart() {
+      check(cut === null, 'cutStart twice');
+      cut = [];
+    },
+    cutBytes(piece) {
+      check(cut !== null, 'cutBytes outside a cut line');
+      check(piece.length > 0 && !piece.includes(0x0a), 'empty cut bytes, or with a newline');
+      cut!.push(Buffer.from(piece)); // pieces are borrowed: copy them to compare later
+    },
+    cutEnd(complete) {
+      check(cut !== null, 'cutEnd outside a cut line');
+      out.push({ cut: bin(Buffer.concat(cut!)), complete });
+      cut = null;
+    },
+  };
+  let prev = 0;
+  for (const at of [...cuts, bytes.length]) {
+    splitter.push(bytes.subarray(prev, at), sink);
+    check(splitter.buffered <= max, 'held more than the limit');
+    check(cut === null || splitter.buffered === 0, 'held bytes of a cut line');
+    prev = at;
+  }
+  splitter.end(sink);
+  check(cut === null, 'a cut line left open');
+  return out;
+}
+
+describe('LineSplitter with a line limit', () => {
+  it('the default limit is 4 MiB', () => {
+    expect(new LineSplitter().maxLineBytes).toBe(DEFAULT_MAX_LINE_BYTES);
+    expect(DEFAULT_MAX_LINE_BYTES).toBe(4 * 1024 * 1024);
+    expect(() => new LineSplitter(0)).toThrow(RangeError);
+    expect(() => new LineSplitter(1.5)).toThrow(RangeError);
+  });
+
+  it('cuts exactly the lines over the limit, the same at any chunk boundaries (seeded)', () => {
+    const rand = prng(0x11e5);
+    let cutLines = 0;
+    for (let stream = 0; stream < 300; stream++) {
+      const max = [1, 2, 7, 64, 100][Math.floor(rand() * 5)]!;
+      const bytes = streamAroundLimit(rand, max);
+      const expected = wholeStreamWithLimit(bytes, max);
+      cutLines += expected.filter((d) => 'cut' in d).length;
+      expect(splitWithLimit(bytes, [], max)).toEqual(expected);
+      for (let round = 0; round < 6; round++) {
+        expect(splitWithLimit(bytes, randomCuts(bytes.length, rand), max), `stream ${stream}`).toEqual(
+          expected,
+        );
+      }
+      const ones = Array.from({ length: bytes.length - 1 }, (_, i) => i + 1);
+      expect(splitWithLimit(bytes, ones, max)).toEqual(expected);
+    }
+    expect(cutLines).toBeGreaterThan(300);
+  });
+
+  it('a line of exactly the limit is whole, one byte more is cut (its \\r counts, and is kept)', () => {
+    expect(splitWithLimit(Buffer.from('abcd\nabcde\nabc\r\nabcd\r\nok'), [], 4)).toEqual([
+      { line: { raw: 'abcd', out: 'abcd\n', value: null } },
+      { cut: 'abcde', complete: true },
+      { line: { raw: 'abc', out: 'abc\n', value: null } },
+      { cut: 'abcd\r', complete: true },
+      { line: { raw: 'ok', out: 'ok\n', value: null } },
+    ]);
+    expect(splitWithLimit(Buffer.from('abcdef'), [2, 3], 4)).toEqual([{ cut: 'abcdef', complete: false }]);
+  });
+
+  it('hands a long line on as it arrives, holding nothing of it', () => {
+    const splitter = new LineSplitter(16);
+    const got: string[] = [];
+    const sink: LineSink = {
+      line: () => got.push('line'),
+      cutStart: () => got.push('start'),
+      cutBytes: (b) => got.push(b.toString()),
+      cutEnd: (complete) => got.push(`end ${complete}`),
+    };
+    splitter.push(Buffer.from('0123456789'), sink);
+    expect(got).toEqual([]);
+    expect(splitter.buffered).toBe(10);
+    splitter.push(Buffer.from('abcdefghij'), sink);
+    expect(got).toEqual(['start', '0123456789', 'abcdefghij']);
+    expect(splitter.buffered).toBe(0);
+    splitter.push(Buffer.from('KLM'), sink);
+    splitter.push(Buffer.from('\nok\n'), sink);
+    expect(got).toEqual(['start', '0123456789', 'abcdefghij', 'KLM', 'end true', 'line']);
+  });
+
+  it('holds at most the limit of a 512 MiB line pushed in 64 KiB chunks', () => {
+    const max = 1024 * 1024;
+    const splitter = new LineSplitter(max);
+    let cutBytes = 0;
+    let peak = 0;
+    const sink: LineSink = {
+      line: () => {
+        throw new Error('no whole line expected');
+      },
+      cutStart: () => undefined,
+      cutBytes: (b) => (cutBytes += b.length),
+      cutEnd: () => undefined,
+    };
+    const chunk = Buffer.alloc(64 * 1024, 'z');
+    for (let i = 0; i < 8192; i++) {
+      splitter.push(chunk, sink);
+      peak = Math.max(peak, splitter.buffered);
+    }
+    expect(peak).toBeLessThanOrEqual(max);
+    expect(cutBytes).toBe(512 * 1024 * 1024);
   });
 });

@@ -3,15 +3,24 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMockApi } from '../../src/mock-api/index.js';
-import { ensureApiProxy, type ApiProxyHandle, type CredentialKind } from '../../src/proxy/client.js';
-import { buildRunArgs } from '../../src/runtime/run-args.js';
-import { containerDir } from '../../src/shared/paths.js';
-import { claudeCommand } from '../../src/supervisor/job-spec.js';
-import { startUpstream } from '../unit/proxy/fixtures/upstream.js';
-import { reapByLabel, requireRuntime, skipNote, TEST_RUN_LABEL, testRunId } from './helpers/runtime.js';
+import { jobLikeSpec } from '../../../src/doctor/job-like-spec.js';
+import { createMockApi } from '../../../src/mock-api/index.js';
+import { ensureApiProxy, type ApiProxyHandle, type CredentialKind } from '../../../src/proxy/client.js';
+import type { ContainerSpec } from '../../../src/runtime/engine.js';
+import { parseConfig } from '../../../src/shared/config.js';
+import type { ApiAccess } from '../../../src/supervisor/api-gate.js';
+import { claudeCommand } from '../../../src/supervisor/job-spec.js';
+import { startUpstream } from '../../unit/proxy/fixtures/upstream.js';
+import {
+  mustHave,
+  reapByLabel,
+  requireRuntime,
+  skipNote,
+  TEST_RUN_LABEL,
+  testRunId,
+  testRuntimeConfig,
+} from '../helpers/runtime.js';
 
 const env = await requireRuntime();
 const REAL_KEY = 'sk-ant-integration-real-key';
@@ -25,41 +34,40 @@ function hostAddress(): string {
 }
 
 /**
- * A job's container as the supervisor runs it (buildRunArgs: the hardening flags, `--network
- * none`), plus `--rm`, with a proxy's socket directory and our entrypoint mounted.
+ * A job's container exactly as the supervisor builds it (containerSpec: hardening flags,
+ * `--network none`, the proxy's socket folder and our entrypoint mounted, the capability token
+ * as the job's secret variable), with `command` in place of Claude Code's.
  */
-function proxiedRunArgs(
+async function jobContainer(
   name: string,
-  socketDir: string,
-  vars: Record<string, string>,
+  api: ApiAccess,
   command: string[],
   stdin?: string,
-): string[] {
-  if (!env.available) throw new Error('no container runtime');
-  const args = buildRunArgs(env.spec.kind, {
+): Promise<ContainerSpec> {
+  const rt = mustHave(env);
+  const dir = await mkdtemp(join(tmpdir(), `cp-proxy-${name}-`));
+  scratch.push(dir);
+  return jobLikeSpec({
+    config: parseConfig({ ...testRuntimeConfig(), image: rt.image, tmpfsSize: '256m' }),
+    runtime: rt.spec,
     name: `claude-pod-test-proxy-${name}-${testRunId}`,
-    labels: { [TEST_RUN_LABEL]: testRunId },
-    image: env.image,
-    memory: '512m',
-    cpus: '1.0',
-    pidsLimit: 512,
-    tmpfsSize: '256m',
-    network: 'none',
-    apparmorProfile: '',
-    user: '1000:1000',
-    mounts: [
-      { source: socketDir, target: '/run/claude-pod', readonly: true },
-      { source: join(containerDir, 'runtime'), target: '/opt/claude-pod', readonly: true },
-    ],
-    env: vars,
-    secretEnv: {},
-    workdir: '/tmp',
-    entrypoint: '/opt/claude-pod/entrypoint.sh',
     command,
+    labels: { [TEST_RUN_LABEL]: testRunId },
+    dir,
+    api,
     ...(stdin === undefined ? {} : { stdin }),
   });
-  args.splice(1, 0, '--rm');
-  return [...env.spec.globalArgs, ...args];
+}
+
+const scratch: string[] = [];
+
+/** Runs a container to its end; its stdout, stderr tail and exit code. */
+async function runToEnd(spec: ContainerSpec): Promise<{ out: string; err: string; exitCode: number | null }> {
+  const stream = mustHave(env).engine.run(spec);
+  let out = '';
+  stream.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  const end = await stream.done;
+  return { out, err: end.stderrTail, exitCode: end.exitCode };
 }
 
 describe.skipIf(!env.available)(`api proxy from inside a --network none container${skipNote(env)}`, () => {
@@ -86,7 +94,8 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
   });
 
   afterAll(async () => {
-    if (env.available) await reapByLabel(env.spec, `${TEST_RUN_LABEL}=${testRunId}`);
+    if (env.available) await reapByLabel(env.engine, `${TEST_RUN_LABEL}=${testRunId}`);
+    await Promise.all(scratch.map((d) => rm(d, { recursive: true, force: true })));
     await proxy?.stop().catch(() => undefined);
     if (proxy) await rm(proxy.socketDir, { recursive: true, force: true });
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
@@ -95,7 +104,6 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
   });
 
   it('reaches the model API only through the proxy, with the real key injected on the host', async () => {
-    if (!env.available) return;
     const api = 'http://127.0.0.1:8119';
     const script = [
       `code=$(curl -sS -o /tmp/a -w '%{http_code}' -X POST '${api}/v1/messages?beta=true' -H "x-api-key: $ANTHROPIC_API_KEY" -H 'content-type: application/json' -d '{"model":"m","messages":[]}')`,
@@ -109,22 +117,16 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
       `echo "FWD_PPID:$(ps -eo ppid=,args= | awk '/forwarder\\.mjs/ && !/awk/ {print $1}')"`,
       'echo "SELF_PPID:$PPID"',
     ].join('\n');
-    const result = await execa(
-      env.spec.command,
-      proxiedRunArgs(
-        'egress',
-        proxy.socketDir,
-        {
-          ANTHROPIC_API_KEY: token,
-          CLAUDE_POD_API_PORT: '8119',
-        },
-        ['sh', '-c', script],
-      ),
-      { reject: false, stdin: 'ignore', timeout: 120_000 },
+    const result = await runToEnd(
+      await jobContainer('egress', { socketDir: proxy.socketDir, token, kind: 'api-key' }, [
+        'sh',
+        '-c',
+        script,
+      ]),
     );
-    const out = String(result.stdout);
-    if (process.env.CLAUDE_POD_TEST_VERBOSE) console.log(out, String(result.stderr));
-    expect(result.exitCode, `${out}\n${String(result.stderr)}`).toBe(0);
+    const out = result.out;
+    if (process.env.CLAUDE_POD_TEST_VERBOSE) console.log(out, result.err);
+    expect(result.exitCode, `${out}\n${result.err}`).toBe(0);
     const field = (name: string): string | undefined =>
       out
         .split('\n')
@@ -145,7 +147,6 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
 
   for (const kind of ['api-key', 'oauth'] as CredentialKind[]) {
     it(`runs the real Claude Code through it (${kind})`, async () => {
-      if (!env.available) return;
       const mock = await createMockApi();
       const dir = await mkdtemp(join(tmpdir(), 'cp-proxy-cli-'));
       const secret = `real-${kind}-secret`;
@@ -156,31 +157,21 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
       });
       try {
         const capability = await cliProxy.grant('job-cli');
-        const result = await execa(
-          env.spec.command,
-          proxiedRunArgs(
+        // The job's own container and command, Claude Code's prompt on its stdin.
+        const result = await runToEnd(
+          await jobContainer(
             `cli-${kind}`,
-            cliProxy.socketDir,
-            {
-              HOME: '/tmp',
-              CLAUDE_CONFIG_DIR: '/tmp/.claude',
-              IS_SANDBOX: '1',
-              DISABLE_AUTOUPDATER: '1',
-              CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-              ANTHROPIC_BASE_URL: 'http://127.0.0.1:8119',
-              [kind === 'oauth' ? 'CLAUDE_CODE_OAUTH_TOKEN' : 'ANTHROPIC_API_KEY']: capability,
-            },
+            { socketDir: cliProxy.socketDir, token: capability, kind },
             claudeCommand(null),
             'say hello',
           ),
-          { reject: false, input: 'say hello', timeout: 150_000 },
         );
-        const lines = String(result.stdout)
+        const lines = result.out
           .split('\n')
           .filter((l) => l.startsWith('{'))
           .map((l) => JSON.parse(l) as { type?: string; is_error?: boolean });
         const resultLine = lines.find((l) => l.type === 'result');
-        expect(resultLine?.is_error, `${String(result.stdout)}\n${String(result.stderr)}`).toBe(false);
+        expect(resultLine?.is_error, `${result.out}\n${result.err}`).toBe(false);
         const messages = mock.messageRequests();
         expect(messages.length).toBeGreaterThan(0);
         for (const req of messages) {
