@@ -6,6 +6,9 @@ import { defineConfig } from 'vitest/config';
  * - integration: real runtime, image and CLI — every integration file plus the podman contract,
  *   on the default engine (rootful podman in CI);
  * - e2e: a real OpenClaw gateway;
+ * - timing: the unit files that measure a thread's responsiveness (a thread-mate's progress gap
+ *   while a 50 MiB line streams); they run after every other project has finished
+ *   (`groupOrder`), so the suite's own parallel files do not take the cores they measure;
  * - engine (only when CLAUDE_POD_TEST_ENGINE is set): the job-lifecycle files and that engine's
  *   contract, for the engines CI runs them on a second and third time (scripts/test-engines.mjs:
  *   `podman-rootless` as a created non-root user, `docker` against Docker Engine).
@@ -13,6 +16,9 @@ import { defineConfig } from 'vitest/config';
 const engine = process.env.CLAUDE_POD_TEST_ENGINE;
 const contractFile = (name: string | undefined) =>
   `test/contract/${name === 'docker' ? 'docker' : 'podman'}.contract.test.ts`;
+
+/** Unit files with a wall-clock bound on a thread's responsiveness: run alone (project `timing`). */
+const timingFiles = ['test/unit/supervisor/actor-threads.test.ts'];
 
 // One container life plus margin; a test that needs more says so itself. Long defaults hide hangs.
 const containerTimeouts = { testTimeout: 60_000, hookTimeout: 120_000 };
@@ -27,7 +33,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/contract/fake-runtime.contract.test.ts'],
+          exclude: timingFiles,
           testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'timing',
+          include: timingFiles,
+          testTimeout: 60_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -1,6 +1,7 @@
 /** Runs every part of the benchmark in one process and writes latest.json and latest.md. */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, release, totalmem } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayProbe, type GatewayProbeResult } from './gateway-probe.js';
 import { distAvailable, loadImpl, type ImplKind } from './impl.js';
@@ -9,7 +10,15 @@ import { renderMarkdown } from './report/markdown.js';
 import { evaluateTargets, type TargetResult } from './report/targets.js';
 import { runLoadScenario, scenarioName, type LoadResult, type LoadScenario } from './scenarios/load.js';
 import { runParseThroughput, type ParseThroughputResult } from './scenarios/parse-throughput.js';
+import {
+  openclawEnv,
+  runGatewayScenario,
+  type GatewayOutcome,
+  type GatewayResult,
+} from './scenarios/gateway.js';
+import { runRssScenario, type RssOutcome } from './scenarios/rss.js';
 import { runStartOverhead, type StartOverheadOutcome } from './scenarios/start-overhead.js';
+import { runValidationCost, type ValidationResult } from './scenarios/validation.js';
 import { expectedOutput } from './expected-output.js';
 import { MiB } from './stats.js';
 
@@ -26,12 +35,25 @@ export interface BenchResults {
     durationSeconds: number;
     /** The light load generator printed the same bytes as the unit tests' fake runtime. */
     generatorMatchesFixture: boolean;
+    /** Rows taken in from later reruns (bench/merge.ts): which, when, at what load. */
+    merged?: Array<{ name: string; date: string; loadAverage: number[] }>;
   };
   options: Omit<BenchOptions, 'outDir' | 'cpuProfileDir' | 'only'>;
+  /** Machine load when the run began (1, 5, 15 minutes). */
+  loadAverage: number[];
   idle: GatewayProbeResult;
   load: LoadResult[];
+  /** The same loads with the worker pool at several thread counts (threads 0 = one per job). */
+  sweep: LoadResult[];
+  /** The realistic Claude load. */
+  sessions: LoadResult[];
   memory: LoadResult[];
+  rss: RssOutcome;
+  gateway: GatewayOutcome;
+  /** The previous design's figures (one thread per job), from bench/results/before-actors.json. */
+  before: Pick<BenchResults, 'meta' | 'load'> | null;
   parse: ParseThroughputResult;
+  validation: ValidationResult;
   startOverhead: StartOverheadOutcome;
   targets: TargetResult[];
 }
@@ -56,11 +78,12 @@ export async function runBench(
   log(`idle main thread (${o.idleMs} ms)`);
   const idle = await idleProbe(o.idleMs);
 
+  const loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
   const load: LoadResult[] = [];
   const scenarios: LoadScenario[] = [];
   for (const rate of [o.rateBytesPerSec, null]) {
     for (const jobs of o.jobCounts) {
-      for (const mode of ['worker', 'inline'] as const) {
+      for (const mode of o.modes) {
         scenarios.push({
           mode,
           jobs,
@@ -78,18 +101,74 @@ export async function runBench(
   for (const s of scenarios) {
     if (o.only && !scenarioName(s).includes(o.only)) continue;
     log(`load ${scenarioName(s)} (${(s.bytesPerJob / MiB).toFixed(1)} MiB per job)`);
-    const r = await runLoadScenario(impl, s);
-    log(
-      `  event-loop delay p99 ${r.probe.eventLoopDelayMs.p99} ms, status() p99 ${r.probe.statusMs.p99} ms, ` +
-        `${r.aggregateMiBps} MiB/s, ${r.accuracy.identical}/${r.accuracy.jobs} outputs identical`,
-    );
-    load.push(r);
+    load.push(await runAndLog(impl, s, log));
+  }
+
+  const sweep: LoadResult[] = [];
+  for (const rate of [o.rateBytesPerSec, null]) {
+    for (const threads of o.threadSweep) {
+      const jobs = o.threadSweepJobs;
+      const s: LoadScenario = {
+        mode: 'worker',
+        threads: threads === 0 ? jobs : threads,
+        jobs,
+        rateBytesPerSec: rate,
+        bytesPerJob: rate === null ? fullSpeedBytesPerJob(o, jobs) : rateBytesPerJob(o),
+        stream: o.stream,
+        steadyMs: o.steadyMs,
+        warmupMs: o.warmupMs,
+        metricsIntervalSeconds: o.metricsIntervalSeconds,
+      };
+      if (o.only && !scenarioName(s).includes(o.only)) continue;
+      log(`thread sweep ${scenarioName(s)}`);
+      sweep.push(await runAndLog(impl, s, log));
+    }
+  }
+
+  for (const jobs of o.perJobFullSpeed) {
+    const s: LoadScenario = {
+      mode: 'worker',
+      threads: jobs,
+      jobs,
+      rateBytesPerSec: null,
+      bytesPerJob: fullSpeedBytesPerJob(o, jobs),
+      stream: o.stream,
+      steadyMs: o.steadyMs,
+      warmupMs: o.warmupMs,
+      metricsIntervalSeconds: o.metricsIntervalSeconds,
+    };
+    if (o.only && !scenarioName(s).includes(o.only)) continue;
+    log(`one thread per job, full speed: ${scenarioName(s)}`);
+    sweep.push(await runAndLog(impl, s, log));
+  }
+
+  const sessions: LoadResult[] = [];
+  const biggest = Math.max(...o.session.jobCounts);
+  for (const jobs of o.session.jobCounts) {
+    for (const mode of o.session.modes) {
+      const s: LoadScenario = {
+        mode,
+        jobs,
+        rateBytesPerSec: null,
+        bytesPerJob: 0,
+        stream: o.stream,
+        sessionMs: o.session.sessionMs,
+        steadyMs: o.session.steadyMs,
+        warmupMs: o.session.warmupMs,
+        metricsIntervalSeconds: o.metricsIntervalSeconds,
+        ...(mode === 'worker' && jobs === biggest && o.session.queued ? { queued: o.session.queued } : {}),
+        ...(o.cpuProfileDir ? { cpuProfileDir: o.cpuProfileDir } : {}),
+      };
+      if (o.only && !scenarioName(s).includes(o.only)) continue;
+      log(`realistic Claude load ${scenarioName(s)} (${o.session.sessionMs / 1000} s sessions)`);
+      sessions.push(await runAndLog(impl, s, log));
+    }
   }
 
   const memory: LoadResult[] = [];
   if (!o.only) {
     for (const bytesPerJob of o.memoryBytesPerJob) {
-      for (const mode of ['worker', 'inline'] as const) {
+      for (const mode of o.modes) {
         log(`memory ${mode} ${o.memoryJobs} jobs x ${(bytesPerJob / MiB).toFixed(0)} MiB`);
         memory.push(
           await runLoadScenario(impl, {
@@ -115,6 +194,9 @@ export async function runBench(
     repeats: o.parseRepeats,
   });
 
+  log('validation cost of a progress message on the main thread');
+  const validation = runValidationCost();
+
   let startOverhead: StartOverheadOutcome = { available: false, reason: 'skipped (--no-real-runtime)' };
   if (o.realRuntime) {
     log(`start overhead with the real runtime (${o.realRuns} runs each)`);
@@ -127,6 +209,89 @@ export async function runBench(
       };
     }
   }
+
+  const rss: RssOutcome = { runs: [], skipped: [] };
+  if (o.rss && !o.only) {
+    const nodes: Array<{ bin: string; why: string }> = [{ bin: process.execPath, why: 'this Node' }];
+    if (o.rss.node24) {
+      try {
+        nodes.push({ bin: (await openclawEnv()).nodeBin, why: "the gateway's Node" });
+      } catch (error) {
+        rss.skipped.push(`Node 24: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    for (const node of nodes) {
+      for (const jobs of o.rss.jobCounts) {
+        log(
+          `RSS per job: ${jobs} jobs on ${node.why} (fresh process, ${o.rss.afterEndMs / 1000} s after the end)`,
+        );
+        try {
+          const run = await runRssScenario(node.bin, {
+            mode: 'worker',
+            jobs,
+            rateBytesPerSec: null,
+            bytesPerJob: 0,
+            stream: o.stream,
+            sessionMs: o.session.sessionMs,
+            steadyMs: o.session.steadyMs,
+            warmupMs: o.session.warmupMs,
+            metricsIntervalSeconds: o.metricsIntervalSeconds,
+            afterEndMs: o.rss.afterEndMs,
+          });
+          log(
+            `  ${run.node}: ${run.result.memory.rssWindowPerJobMiB} MiB per job; after the end ` +
+              run.result.memory.rssAfterEnd
+                .filter((x) => x.s % 15 === 0)
+                .map((x) => `+${x.s}s ${x.deltaMiB} MiB`)
+                .join(', '),
+          );
+          rss.runs.push(run);
+        } catch (error) {
+          rss.skipped.push(
+            `${node.why} × ${jobs}: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+      }
+    }
+  }
+
+  let gateway: GatewayOutcome = { available: false, reason: 'skipped (--no-gateway or --only)' };
+  if (o.gateway && !o.only) {
+    try {
+      const oc = await openclawEnv();
+      const runs: GatewayResult[] = [];
+      for (const jobs of o.gateway.jobCounts) {
+        for (const threads of [null, jobs]) {
+          log(
+            `in a real gateway: ${jobs} jobs, ${threads === null ? 'default threads' : 'one thread per job'}`,
+          );
+          const r = await runGatewayScenario(oc, {
+            jobs,
+            threads,
+            sessionMs: o.session.sessionMs,
+            windowMs: o.gateway.windowMs,
+            afterEndMs: o.gateway.afterEndMs,
+          });
+          log(
+            `  gateway RSS idle ${r.gatewayRssMiB.idle} MiB, window ${r.gatewayRssMiB.windowMean} MiB; ` +
+              `claude_code_status p50/p95 ${r.statusMs.p50}/${r.statusMs.p95} ms`,
+          );
+          runs.push(r);
+        }
+      }
+      gateway = { available: true, runs };
+    } catch (error) {
+      gateway = {
+        available: false,
+        reason: `failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  }
+
+  const before = await readFile(new URL('./results/before-actors.json', import.meta.url), 'utf8')
+    .then((text) => JSON.parse(text) as Pick<BenchResults, 'meta' | 'load'>)
+    .then((b) => ({ meta: b.meta, load: b.load }))
+    .catch(() => null);
 
   const { outDir: _o, cpuProfileDir: _c, only: _n, ...options } = o;
   const results: BenchResults = {
@@ -143,10 +308,17 @@ export async function runBench(
       generatorMatchesFixture,
     },
     options,
+    loadAverage,
     idle,
     load,
+    sweep,
+    sessions,
     memory,
+    rss,
+    gateway,
+    before,
     parse,
+    validation,
     startOverhead,
     targets: [],
   };
@@ -155,6 +327,21 @@ export async function runBench(
   await writeFile(join(o.outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(join(o.outDir, 'latest.md'), renderMarkdown(results));
   return results;
+}
+
+async function runAndLog(
+  impl: Awaited<ReturnType<typeof loadImpl>>,
+  s: LoadScenario,
+  log: (line: string) => void,
+): Promise<LoadResult> {
+  const r = await runLoadScenario(impl, s);
+  log(
+    `  event-loop delay p50/p99 ${r.probe.eventLoopDelayMs.p50}/${r.probe.eventLoopDelayMs.p99} ms, ` +
+      `status() p99 ${r.probe.statusMs.p99} ms, ${r.aggregateMiBps} MiB/s, ` +
+      `${r.accuracy.identical}/${r.accuracy.jobs} outputs identical` +
+      (r.threadsUsed !== null ? `, ${r.threadsUsed} threads` : ''),
+  );
+  return r;
 }
 
 /** The gateway probe with no jobs at all: this host's noise floor. */

@@ -2,6 +2,7 @@
  * A supervisor wired to the load generator instead of podman: the same supervisor, pool, worker
  * and JobRunner code as production; only the runtime command differs.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +11,7 @@ import type { ApiGate } from '../src/supervisor/api-gate.js';
 import type { JobStatus } from '../src/supervisor/job-view.js';
 import type { Supervisor } from '../src/supervisor/supervisor.js';
 import type { Impl } from './impl.js';
+import { SeedJobPool } from './seed-pool.js';
 import {
   fakeRuntimeInfo as sharedRuntimeInfo,
   inertApiGate as sharedInertGate,
@@ -27,7 +29,14 @@ export const LIGHT_RUNTIME = resolve('bench/load-generator/podman.sh');
 /** Recorded stream-json: assistant text, tool_use with a 43 KB input, tool_results up to 94 KB. LF only. */
 export const DEFAULT_STREAM = resolve('test/fixtures/streams/tool-use.jsonl');
 
-export type JobMode = 'worker' | 'inline';
+/**
+ * `worker`: the worker pool (production); `inline`: the same actors on the main thread; `seed`:
+ * the seed plugin's design (every line decoded and parsed on the main thread, kept in memory).
+ */
+export type JobMode = 'worker' | 'inline' | 'seed';
+
+/** The session server: one process plays synthetic Claude sessions to every job (see podman.sh). */
+export const SESSION_SERVER = resolve('bench/load-generator/session-server.mjs');
 
 export const fakeRuntimeInfo = (): RuntimeInfo => sharedRuntimeInfo(LIGHT_RUNTIME);
 
@@ -40,10 +49,14 @@ export interface FakeLoad {
   totalBytes: number;
   /** Bytes per second per job; null = full speed (no rate limit). */
   rateBytesPerSec: number | null;
+  /** Instead of the recording: a synthetic Claude session of this length (claude-session.mjs). */
+  sessionMs?: number;
 }
 
 export interface FakeStack {
   sup: Supervisor;
+  /** The worker pool (worker mode): threads and placement can be read from it. */
+  pool: InstanceType<Impl['JobPool']> | null;
   dir: string;
   /** Every job prints nothing until this is called: then they all stream at once. */
   go(): Promise<void>;
@@ -62,6 +75,9 @@ export async function fakeStack(opts: {
   jobs: number;
   load: FakeLoad;
   metricsIntervalSeconds: number;
+  /** Worker threads (worker mode); default: the config's default. */
+  threads?: number;
+  maxPendingJobs?: number;
 }): Promise<FakeStack> {
   await reapBenchCgroups(); // left by a run that was killed
   const dir = await mkdtemp(join(tmpdir(), 'claude-pod-bench-'));
@@ -78,7 +94,19 @@ export async function fakeStack(opts: {
     FAKE_CHUNK_BYTES: undefined,
     FAKE_HOLD_MS: undefined,
     FAKE_STALL_MS: undefined,
+    FAKE_SESSION_MS: opts.load.sessionMs === undefined ? undefined : String(opts.load.sessionMs),
   });
+  let server: ChildProcess | null = null;
+  if (opts.load.sessionMs !== undefined) {
+    server = spawn(process.execPath, [SESSION_SERVER], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const pool =
+    opts.mode === 'worker'
+      ? new opts.impl.JobPool({
+          maxJobs: Math.max(1, opts.jobs),
+          ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+        })
+      : null;
   let sup: Supervisor;
   try {
     sup = await opts.impl.createSupervisor(
@@ -86,6 +114,8 @@ export async function fakeStack(opts: {
         sessionsDir: join(dir, 'sessions'),
         workspacesDir: join(dir, 'workspaces'),
         maxConcurrentJobs: Math.max(1, opts.jobs),
+        ...(opts.threads === undefined ? {} : { workerThreads: opts.threads }),
+        ...(opts.maxPendingJobs === undefined ? {} : { maxPendingJobs: opts.maxPendingJobs }),
         maxOutputSize: 0,
         metricsIntervalSeconds: opts.metricsIntervalSeconds,
         sessionIdleTimeout: 0,
@@ -97,15 +127,20 @@ export async function fakeStack(opts: {
         apiGate: inertApiGate(),
         skipRecovery: true,
         ...(opts.mode === 'inline' ? { inlineJobsForBenchmark: true } : {}),
+        ...(opts.mode === 'seed' ? { pool: new SeedJobPool(Math.max(1, opts.jobs)) } : {}),
+        ...(pool ? { pool } : {}),
       },
     );
   } catch (error) {
+    await pool?.close();
+    server?.kill();
     restoreEnv();
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
   return {
     sup,
+    pool,
     dir,
     go: () => writeFile(goFile, 'go\n'),
     waitForEnd: (jobId) => waitForEnd(sup, jobId),
@@ -114,6 +149,7 @@ export async function fakeStack(opts: {
       try {
         await sup.close({ cancelRunning: true });
       } finally {
+        server?.kill();
         restoreEnv();
         await rm(dir, { recursive: true, force: true });
         await reapBenchCgroups();

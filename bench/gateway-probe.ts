@@ -5,6 +5,7 @@
  * `eventLoopUtilization` how busy the loop is.
  */
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { startCpuLoad, type CpuLoad } from './cpu-load.js';
 import { round, summarize, type Summary } from './stats.js';
 
@@ -19,6 +20,24 @@ export interface GatewayProbeResult {
   /** How late the gateway's own ticks ran (ms): what a chat message would wait before handling. */
   gatewayTickLateMs: Summary;
   cpu: CpuLoad;
+  /**
+   * The main thread, from /proc (Linux schedstat; null elsewhere): ms per second on a CPU, and ms
+   * per second runnable but waiting for one — time the event loop lost to other threads and
+   * processes, not to its own work.
+   */
+  mainThread: { onCpuMsPerS: number; runQueueMsPerS: number } | null;
+}
+
+/** [ns on a CPU, ns waiting on a run queue] of the main thread. */
+function schedstat(): [number, number] | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8')
+      .split(' ')
+      .map(Number);
+    return run === undefined || wait === undefined ? null : [run, wait];
+  } catch {
+    return null;
+  }
 }
 
 export interface GatewayProbe {
@@ -42,6 +61,7 @@ export function startGatewayProbe(opts: {
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
   const cpu = startCpuLoad();
+  const sched0 = schedstat();
   const elu0: EventLoopUtilization = performance.eventLoopUtilization();
   const started = performance.now();
   const statusMs: number[] = [];
@@ -66,6 +86,8 @@ export function startGatewayProbe(opts: {
       clearTimeout(timer);
       histogram.disable();
       const elu = performance.eventLoopUtilization(elu0);
+      const sched1 = schedstat();
+      const seconds = (performance.now() - started) / 1000;
       // The histogram records each sampling interval whole (resolution included): an idle loop
       // reads ~resolution, not 0. Subtract it to get the delay itself.
       const ms = (ns: number) => round(Math.max(0, ns / 1e6 - resolutionMs));
@@ -82,6 +104,13 @@ export function startGatewayProbe(opts: {
         statusMs: roundSummary(summarize(statusMs), 4),
         gatewayTickLateMs: roundSummary(summarize(tickLate)),
         cpu: cpu.stop(),
+        mainThread:
+          sched0 && sched1
+            ? {
+                onCpuMsPerS: round((sched1[0] - sched0[0]) / 1e6 / seconds, 1),
+                runQueueMsPerS: round((sched1[1] - sched0[1]) / 1e6 / seconds, 1),
+              }
+            : null,
       };
       if (sink < 0) console.log(sink); // keep the chat work observable to the optimiser
       return result;

@@ -1,5 +1,5 @@
 /** The benchmark's knobs: the full run, `--quick`, and the unit test's tiny preset. */
-import { DEFAULT_STREAM } from './fake-stack.js';
+import { DEFAULT_STREAM, type JobMode } from './fake-stack.js';
 import type { ImplKind } from './impl.js';
 import { MiB } from './stats.js';
 
@@ -28,6 +28,27 @@ export interface BenchOptions {
   cpuProfileDir: string | null;
   /** Only load scenarios whose name contains this. */
   only: string | null;
+  /** Designs compared in the recording scenarios (worker pool, inline, the seed's design). */
+  modes: JobMode[];
+  /** Worker-thread counts compared at `threadSweepJobs` jobs (1 MiB/s and full speed); 0 = one per job. */
+  threadSweep: number[];
+  threadSweepJobs: number;
+  /** Full speed with one thread per job at these job counts too: the earlier design, same run. */
+  perJobFullSpeed: number[];
+  /** The realistic Claude load: synthetic sessions (bench/load-generator/claude-session.mjs). */
+  session: {
+    jobCounts: number[];
+    modes: JobMode[];
+    sessionMs: number;
+    warmupMs: number;
+    steadyMs: number;
+    /** Jobs left queued during the largest worker run (status() with a full queue). */
+    queued: number;
+  };
+  /** Process RSS per running job, each run in a fresh process, on Node 20 (this one) and Node 24. */
+  rss: { jobCounts: number[]; afterEndMs: number; node24: boolean } | null;
+  /** The plugin in a real OpenClaw gateway (Node 24): its RSS and `claude_code_status` latency. */
+  gateway: { jobCounts: number[]; windowMs: number; afterEndMs: number } | null;
 }
 
 const RATE = 1 * MiB;
@@ -43,6 +64,7 @@ export function presetOptions(preset: BenchOptions['preset']): BenchOptions {
     metricsIntervalSeconds: 3,
     cpuProfileDir: null,
     only: null,
+    modes: ['worker', 'inline', 'seed'] as JobMode[],
   };
   switch (preset) {
     case 'full':
@@ -60,6 +82,19 @@ export function presetOptions(preset: BenchOptions['preset']): BenchOptions {
         idleMs: 5000,
         realRuntime: true,
         realRuns: 10,
+        threadSweep: [1, 2, 4, 0],
+        threadSweepJobs: 64,
+        perJobFullSpeed: [8, 32],
+        session: {
+          jobCounts: [64, 128, 256],
+          modes: ['worker', 'inline', 'seed'],
+          sessionMs: 30_000,
+          warmupMs: 3000,
+          steadyMs: 15_000,
+          queued: 1000,
+        },
+        rss: { jobCounts: [64, 256], afterEndMs: 65_000, node24: true },
+        gateway: { jobCounts: [4, 32], windowMs: 20_000, afterEndMs: 65_000 },
       };
     case 'quick':
       return {
@@ -76,6 +111,19 @@ export function presetOptions(preset: BenchOptions['preset']): BenchOptions {
         idleMs: 1000,
         realRuntime: true,
         realRuns: 3,
+        threadSweep: [],
+        threadSweepJobs: 8,
+        perJobFullSpeed: [],
+        session: {
+          jobCounts: [32],
+          modes: ['worker', 'inline', 'seed'],
+          sessionMs: 15_000,
+          warmupMs: 2000,
+          steadyMs: 6000,
+          queued: 100,
+        },
+        rss: null,
+        gateway: null,
       };
     case 'tiny':
       return {
@@ -94,6 +142,19 @@ export function presetOptions(preset: BenchOptions['preset']): BenchOptions {
         idleMs: 300,
         realRuntime: false,
         realRuns: 0,
+        threadSweep: [1],
+        threadSweepJobs: 2,
+        perJobFullSpeed: [],
+        session: {
+          jobCounts: [2],
+          modes: ['worker', 'seed'],
+          sessionMs: 5000,
+          warmupMs: 500,
+          steadyMs: 1000,
+          queued: 3,
+        },
+        rss: null,
+        gateway: null,
       };
   }
 }
@@ -115,12 +176,24 @@ export function parseArgs(argv: string[]): BenchOptions {
     const arg = argv[i]!;
     return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (argv[i + 1] ?? null);
   };
-  const known = ['--quick', '--no-real-runtime', '--src', '--out', '--cpu-prof-dir', '--only', '--help'];
+  const known = [
+    '--quick',
+    '--no-real-runtime',
+    '--no-gateway',
+    '--no-rss',
+    '--src',
+    '--out',
+    '--cpu-prof-dir',
+    '--only',
+    '--help',
+  ];
   for (const arg of argv) {
     if (arg.startsWith('--') && !known.includes(arg.split('=')[0]!)) throw new Error(`unknown flag ${arg}`);
   }
   const o = presetOptions(flag('--quick') ? 'quick' : 'full');
   if (flag('--no-real-runtime')) o.realRuntime = false;
+  if (flag('--no-gateway')) o.gateway = null;
+  if (flag('--no-rss')) o.rss = null;
   if (flag('--src')) o.impl = 'src';
   o.outDir = value('--out') ?? o.outDir;
   o.cpuProfileDir = value('--cpu-prof-dir');
@@ -128,10 +201,13 @@ export function parseArgs(argv: string[]): BenchOptions {
   return o;
 }
 
-export const USAGE = `npm run bench -- [--quick] [--no-real-runtime] [--src] [--out DIR] [--only NAME] [--cpu-prof-dir DIR]
-  --quick            1 and 8 jobs, 3 s windows, 3 real-runtime runs (about 1 minute)
+export const USAGE = `npm run bench -- [--quick] [--no-real-runtime] [--no-gateway] [--no-rss] [--src] [--out DIR] [--only NAME] [--cpu-prof-dir DIR]
+  --quick            1 and 8 jobs, 3 s windows, 32 realistic jobs, 3 real-runtime runs (a few minutes)
   --no-real-runtime  skip the podman start-overhead comparison
+  --no-gateway       skip the runs inside a real OpenClaw gateway (Node 24, openclaw from the cache;
+                     CLAUDE_POD_CACHE_DIR=<dir> uses <dir>/openclaw-env)
+  --no-rss           skip the RSS-per-job runs (fresh processes on Node 20 and Node 24)
   --src              drive src/ through tsx instead of the built dist/ (slower worker start-up)
   --out DIR          where latest.json and latest.md go (default bench/results)
-  --only NAME        only load scenarios whose name contains NAME (e.g. worker-32x)
+  --only NAME        only load scenarios whose name contains NAME (e.g. worker-32x, claude, t2-)
   --cpu-prof-dir DIR write a main-thread CPU profile of each load scenario's window`;

@@ -6,6 +6,9 @@
 // The test suite: unit, integration and e2e on rootful podman, then the job-lifecycle tests again
 // on Docker Engine and on rootless podman as a created non-root user (scripts/test-engines.mjs;
 // both need root). CLAUDE_POD_TEST_ENGINES=docker,podman-rootless (or "none") picks which.
+// Between them, the unit files and the job-lifecycle integration files run a second time with every
+// job on one worker thread (TEST_WORKER_THREADS=1; the first run has the default, which on a 2-core
+// host already puts several jobs on a thread): a few minutes, not the whole suite again.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,6 +96,37 @@ function otherEngines() {
   return ['docker', 'podman-rootless'];
 }
 
+/**
+ * The unit files (the model-based lifecycle test among them) and the job-lifecycle integration files
+ * with every job on one worker thread: several jobs per thread, whatever the host's core count.
+ */
+function runOneThread() {
+  const reportPath = join(root, 'test-results', 'vitest-one-thread.json');
+  rmSync(reportPath, { force: true });
+  const t0 = Date.now();
+  const code = run(
+    'npx',
+    [
+      'vitest',
+      'run',
+      '--project',
+      'unit',
+      '--project',
+      'integration',
+      'test/unit/',
+      'test/contract/fake-runtime',
+      'test/integration/lifecycle/',
+      '--reporter=default',
+      '--reporter=json',
+      '--outputFile.json=test-results/vitest-one-thread.json',
+    ],
+    { CLAUDE_POD_TEST_ENGINE: '', TEST_WORKER_THREADS: '1' },
+  );
+  const counts = summarise(reportPath);
+  if (!counts) log(`one-thread run: no test report at ${reportPath} (vitest exited ${code})`);
+  return { code, counts, seconds: (Date.now() - t0) / 1000 };
+}
+
 function runTests() {
   const reportPath = join(root, 'test-results', 'vitest.json');
   rmSync(reportPath, { force: true });
@@ -113,6 +147,11 @@ function runTests() {
     log(`vitest exited ${code} although no test failed (see its output above)`);
   let failed = code !== 0;
   const timings = [`unit+integration+e2e (rootful podman) ${mainSeconds.toFixed(0)} s`];
+  const oneThread = runOneThread();
+  timings.push(`unit+lifecycle on one worker thread ${oneThread.seconds.toFixed(0)} s`);
+  if (oneThread.counts) add(counts, oneThread.counts);
+  else counts.failed += 1;
+  if (oneThread.code !== 0) failed = true;
   const engines = otherEngines();
   if (engines.length && process.getuid?.() !== 0) {
     const why = `the ${engines.join(' and ')} runs need root (Docker Engine, a created user)`;

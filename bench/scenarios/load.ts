@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { JobStatus } from '../../src/supervisor/job-view.js';
-import { expectedOutput, hashFile } from '../expected-output.js';
+import { sessionDigest } from '../load-generator/claude-session.mjs';
+import { expectedOutput, hashFile, type ExpectedOutput } from '../expected-output.js';
 import { fakeStack, type JobMode } from '../fake-stack.js';
 import { startGatewayProbe, type GatewayProbeResult } from '../gateway-probe.js';
 import type { Impl } from '../impl.js';
@@ -33,11 +34,29 @@ export interface LoadScenario {
   liveHeapEveryMs?: number;
   /** Write a main-thread CPU profile of the measurement window here. */
   cpuProfileDir?: string;
+  /**
+   * A synthetic Claude session per job (realistic shape and pacing) of this length, instead of the
+   * recording; `bytesPerJob` and `rateBytesPerSec` are then ignored and the window is steady.
+   */
+  sessionMs?: number;
+  /** Worker threads (worker mode); default: the config's default. */
+  threads?: number;
+  /** Jobs started after the running ones, left queued through the window (then cancelled). */
+  queued?: number;
+  /** After the last job ended, sample the process RSS every second for this long. */
+  afterEndMs?: number;
 }
 
 export interface LoadResult {
   name: string;
   mode: JobMode;
+  /** Worker threads the pool was allowed (worker mode), as configured; null otherwise. */
+  threads: number | null;
+  /** The most threads the pool ran during the run (worker mode). */
+  threadsUsed: number | null;
+  /** A synthetic session per job of this length, or null (the recording). */
+  sessionMs: number | null;
+  queued: number;
   jobs: number;
   rateBytesPerSec: number | null;
   bytesPerJob: number;
@@ -60,6 +79,10 @@ export interface LoadResult {
     rssBaselineMiB: number;
     /** Peak process RSS (worker threads included) over the baseline taken before any job. */
     rssPeakDeltaMiB: number;
+    /** Mean process RSS during the window, over the baseline, per running job. */
+    rssWindowPerJobMiB: number;
+    /** Process RSS after the last job ended (seconds after, MiB over the baseline; the main heap's share). */
+    rssAfterEnd: Array<{ s: number; deltaMiB: number; heapTotalDeltaMiB: number }>;
   };
   accuracy: { jobs: number; identical: number; completed: number; expectedBytes: number; problems: string[] };
   profile?: ProfileSummary;
@@ -71,14 +94,24 @@ const SETTLE_MS = 1000;
 
 export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<LoadResult> {
   const name = scenarioName(s);
-  const expected = await expectedOutput(s.stream, s.bytesPerJob);
+  const session = s.sessionMs !== undefined;
+  const recording = session ? null : await expectedOutput(s.stream, s.bytesPerJob);
   const stack = await fakeStack({
     impl,
     mode: s.mode,
     jobs: s.jobs,
-    load: { stream: s.stream, totalBytes: s.bytesPerJob, rateBytesPerSec: s.rateBytesPerSec },
+    load: {
+      stream: s.stream,
+      totalBytes: s.bytesPerJob,
+      rateBytesPerSec: s.rateBytesPerSec,
+      ...(session ? { sessionMs: s.sessionMs } : {}),
+    },
     metricsIntervalSeconds: s.metricsIntervalSeconds,
+    ...(s.threads === undefined ? {} : { threads: s.threads }),
+    ...(s.queued ? { maxPendingJobs: s.queued } : {}),
   });
+  const expectedFor = (jobId: string): ExpectedOutput =>
+    recording ?? sessionDigest(`claude-pod-${jobId}`, { durationMs: s.sessionMs });
   try {
     const { sup } = stack;
     forceGc();
@@ -104,6 +137,28 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     sup.off('job:running', onRunning);
     await sleep(SETTLE_MS);
 
+    // ---- jobs that wait: queued behind the running ones for the whole window ----
+    const queuedIds = s.queued
+      ? (
+          await Promise.all(
+            Array.from({ length: s.queued }, (_, i) => sup.start({ prompt: `bench queued job ${i}` })),
+          )
+        ).map((r) => r.jobId)
+      : [];
+    const allIds = [...jobIds, ...queuedIds];
+    if (queuedIds.length) {
+      // Handed to the pool (output file opened, waiting in its queue) before the window opens.
+      const pool = stack.pool;
+      await withTimeout(
+        (async () => {
+          while (pool ? pool.queueSize < queuedIds.length : false) await sleep(50);
+        })(),
+        RAMP_TIMEOUT_MS,
+        () => `queued jobs to reach the pool (${pool?.queueSize ?? '?'}/${queuedIds.length})`,
+      );
+      await sleep(SETTLE_MS);
+    }
+
     // ---- the window ----
     let liveHeapPeak = 0;
     const liveTimer = s.liveHeapEveryMs
@@ -112,15 +167,26 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
           liveHeapPeak = Math.max(liveHeapPeak, process.memoryUsage().heapUsed);
         }, s.liveHeapEveryMs)
       : null;
-    const status = () => sup.status(jobIds[Math.floor(Math.random() * jobIds.length)]!);
+    const status = () => sup.status(allIds[Math.floor(Math.random() * allIds.length)]!);
     const outputTotal = () => jobIds.reduce((acc, id) => acc + sup.status(id).outputSize, 0);
     let profiler: WindowProfiler | null = null;
     let probe: GatewayProbeResult;
     let windowBytes: number;
+    let rssWindowSum = 0;
+    let rssWindowSamples = 0;
+    let threadsUsed: number | null = null;
+    const rssWindow = setInterval(() => {
+      rssWindowSum += process.memoryUsage.rss();
+      rssWindowSamples++;
+      if (stack.pool) threadsUsed = Math.max(threadsUsed ?? 0, stack.pool.threads);
+    }, 250);
+    rssWindow.unref();
     await stack.go();
-    if (s.rateBytesPerSec !== null) {
+    if (s.rateBytesPerSec !== null || session) {
       await sleep(s.warmupMs);
       const bytes0 = outputTotal();
+      rssWindowSum = 0;
+      rssWindowSamples = 0;
       if (s.cpuProfileDir) profiler = await startWindowProfiler(s.cpuProfileDir, name);
       const gateway = startGatewayProbe({ status });
       await sleep(s.steadyMs);
@@ -131,9 +197,13 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
       const gateway = startGatewayProbe({ status });
       await Promise.all(ends);
       probe = gateway.stop();
-      windowBytes = s.jobs * expected.bytes;
+      windowBytes = s.jobs * recording!.bytes;
     }
+    clearInterval(rssWindow);
+    const rssWindowMean = rssWindowSamples ? rssWindowSum / rssWindowSamples : process.memoryUsage.rss();
     const profile = profiler ? await (profiler as WindowProfiler).stop() : undefined;
+    // The queued jobs are not part of the load: cancelled once the window is over.
+    await Promise.all(queuedIds.map((id) => sup.cancel(id).catch(() => undefined)));
     // Where each job's last metrics sample came from (cgroup files, the runtime's `stats`, none).
     const metricsSources: Record<string, number> = {};
     for (const id of jobIds) {
@@ -145,6 +215,20 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     const peak = sampler.stop();
     forceGc();
     const retained = process.memoryUsage().heapUsed;
+    const rssAfterEnd: LoadResult['memory']['rssAfterEnd'] = [];
+    if (s.afterEndMs) {
+      const ended = performance.now();
+      for (let at = 0; at <= s.afterEndMs; at += 1000) {
+        await sleep(Math.max(0, ended + at - performance.now()));
+        forceGc();
+        const m = process.memoryUsage();
+        rssAfterEnd.push({
+          s: at / 1000,
+          deltaMiB: round((m.rss - base.rss) / MiB, 1),
+          heapTotalDeltaMiB: round((m.heapTotal - base.heapTotal) / MiB, 1),
+        });
+      }
+    }
 
     // ---- byte accuracy ----
     const problems: string[] = [];
@@ -152,6 +236,7 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     for (const final of finals) {
       if (final.status !== 'completed')
         problems.push(`${final.jobId}: ${final.status} ${final.error ?? ''}`.trim());
+      const expected = expectedFor(final.jobId);
       const got = await hashFile(stack.outputPath(final.jobId));
       if (got.bytes === expected.bytes && got.sha256 === expected.sha256) identical++;
       else
@@ -163,6 +248,10 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     return {
       name,
       mode: s.mode,
+      threads: s.mode === 'worker' ? (s.threads ?? null) : null,
+      threadsUsed,
+      sessionMs: s.sessionMs ?? null,
+      queued: queuedIds.length,
       jobs: s.jobs,
       rateBytesPerSec: s.rateBytesPerSec,
       bytesPerJob: s.bytesPerJob,
@@ -178,12 +267,16 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
         heapRetainedDeltaMiB: mib(retained - base.heapUsed),
         rssBaselineMiB: mib(base.rss),
         rssPeakDeltaMiB: mib(peak.rss - base.rss),
+        rssWindowPerJobMiB: round((rssWindowMean - base.rss) / MiB / s.jobs, 2),
+        rssAfterEnd,
       },
       accuracy: {
         jobs: finals.length,
         identical,
         completed: finals.filter((f) => f.status === 'completed').length,
-        expectedBytes: expected.bytes,
+        expectedBytes: session
+          ? Math.round(mean(finals.map((f) => expectedFor(f.jobId).bytes)))
+          : recording!.bytes,
         problems: problems.slice(0, 10),
       },
       ...(profile ? { profile } : {}),
@@ -193,10 +286,21 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
   }
 }
 
-export function scenarioName(s: Pick<LoadScenario, 'mode' | 'jobs' | 'rateBytesPerSec'>): string {
-  const rate = s.rateBytesPerSec === null ? 'full' : `${round(s.rateBytesPerSec / MiB, 2)}MiBps`;
-  return `${s.mode}-${s.jobs}x-${rate}`;
+export function scenarioName(
+  s: Pick<LoadScenario, 'mode' | 'jobs' | 'rateBytesPerSec' | 'sessionMs' | 'threads' | 'queued'>,
+): string {
+  const rate =
+    s.sessionMs !== undefined
+      ? 'claude'
+      : s.rateBytesPerSec === null
+        ? 'full'
+        : `${round(s.rateBytesPerSec / MiB, 2)}MiBps`;
+  const threads = s.mode === 'worker' && s.threads !== undefined ? `-t${s.threads}` : '';
+  const queued = s.queued ? `-q${s.queued}` : '';
+  return `${s.mode}${threads}-${s.jobs}x-${rate}${queued}`;
 }
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

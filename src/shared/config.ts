@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ClaudePodError, ErrorCodes } from './errors.js';
 import { parseAllowlistEntry } from './egress-allowlist.js';
@@ -101,7 +102,19 @@ export const configSchema = z.strictObject({
     .min(1)
     .max(256)
     .default(4)
-    .describe('Jobs running at once (the worker pool size); further jobs wait as "pending"'),
+    .describe('Jobs running at once (containers); further jobs wait as "pending"'),
+  workerThreads: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe(
+      'Worker threads that host the running jobs (each job stays its own actor: runner, port, container, ' +
+        'output file). Default: one thread per job up to ' +
+        'min(4, CPU cores) threads (at least 2), then jobs share the least-loaded thread. ' +
+        'Set it to maxConcurrentJobs for one thread per job.',
+    ),
   maxPendingJobs: z.number().int().min(0).default(1000).describe('Jobs that may wait for a slot'),
   pidsLimit: z.number().int().min(16).default(512).describe('PID limit for containers'),
   tmpfsSize: memorySize
@@ -226,6 +239,18 @@ export function parseConfig(input: unknown = {}): ResolvedConfig {
     openclawConfigPath: expandHome(config.openclawConfigPath),
     resolved: true,
   };
+}
+
+/** Threads the worker pool may start when `workerThreads` is not set: see the key's description. */
+export function defaultWorkerThreads(maxConcurrentJobs: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(maxConcurrentJobs, Math.max(2, Math.min(4, cores))));
+}
+
+/** The number of worker threads a config asks for (never more than there can be running jobs). */
+export function workerThreadsFor(config: Pick<Config, 'maxConcurrentJobs' | 'workerThreads'>): number {
+  return config.workerThreads === undefined
+    ? defaultWorkerThreads(config.maxConcurrentJobs)
+    : Math.min(config.workerThreads, config.maxConcurrentJobs);
 }
 
 /** The JSON Schema of the config, for openclaw.plugin.json (one source of truth). */

@@ -221,10 +221,50 @@ export const jobSpecSchema = z.object({
 });
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 
-/** The piscina task: the spec plus the port the worker talks on (transferred). */
-export interface JobTask {
-  spec: JobSpec;
-  port: MessagePort;
+/**
+ * The thread's own channel between the pool and the actor host of one worker thread. A job's
+ * messages stay the ones above, on the job's own port; this channel carries what concerns the
+ * thread: jobs handed to it, its jobs' progress coalesced into one message per tick, and how each
+ * of its jobs ended (the pool settles the job's task with it).
+ */
+export const hostCommandSchema = z.discriminatedUnion('type', [
+  /** Host this job: `port` is the worker's end of the job's own MessageChannel (transferred). */
+  z.object({
+    type: z.literal('host'),
+    key: z.number().int(),
+    spec: jobSpecSchema,
+    port: z.custom<MessagePort>((v) => typeof (v as MessagePort | null)?.postMessage === 'function'),
+  }),
+  /** The pool will place no more jobs here: end once the last actor has ended. */
+  z.object({ type: z.literal('retire') }),
+]);
+export type HostCommand = z.infer<typeof hostCommandSchema>;
+
+/**
+ * One progress tick of a thread: the jobs whose progress changed since the last one. `message` is
+ * the job's own `progress` message, handed to the job's `onMessage` as if it had come on its port
+ * (and validated there, once); `bytesIn` is the job's stdout so far, for placement by load.
+ */
+export const progressEntrySchema = z.object({
+  key: z.number().int(),
+  bytesIn: z.number(),
+  message: z.unknown(),
+});
+export type ProgressEntry = z.infer<typeof progressEntrySchema>;
+
+export const hostReportSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('progressBatch'), entries: z.array(progressEntrySchema) }),
+  /** The job's actor ended with this outcome (its `ended` went out on the job's port too). */
+  z.object({ type: z.literal('settled'), key: z.number().int(), outcome: outcomeSchema }),
+  /** The job's actor threw: the job's task fails (WORKER_CRASHED), its thread-mates go on. */
+  z.object({ type: z.literal('failed'), key: z.number().int(), error: serializedErrorSchema }),
+]);
+export type HostReport = z.infer<typeof hostReportSchema>;
+
+/** The piscina task: one actor host, for as long as the thread hosts jobs. */
+export interface HostTask {
+  /** The worker's end of the thread's channel (transferred). */
+  control: MessagePort;
 }
 
 export function assertNever(value: never, what = 'value'): never {

@@ -5,7 +5,7 @@ import { assertLimitsEnforced } from '../runtime/limit-support.js';
 import type { ContainerEngine } from '../runtime/engine.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
-import { parseConfig, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
+import { parseConfig, workerThreadsFor, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes, isClaudePodError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
 import type { ApiGate } from './api-gate.js';
@@ -148,8 +148,8 @@ export async function openOwner(
     const pool =
       options.pool ??
       (options.inlineJobsForBenchmark
-        ? new InlineJobPool(config.maxConcurrentJobs)
-        : new JobPool(config.maxConcurrentJobs));
+        ? new InlineJobPool(config.maxConcurrentJobs, undefined, {}, workerThreadsFor(config))
+        : new JobPool({ maxJobs: config.maxConcurrentJobs, threads: workerThreadsFor(config) }));
     const supervisor = new Supervisor({
       notifier,
       runtimeDir: await stageContainerRuntime(config.sessionsDir),

@@ -1,100 +1,134 @@
 import type { ContainerEngine } from '../runtime/engine.js';
-import type { JobOutcome, JobSpec, SupervisorMessage } from '../shared/protocol.js';
-import { JobRunner, type JobRunnerOptions } from '../workers/job-runner.js';
+import { defaultWorkerThreads } from '../shared/config.js';
+import type { JobSpec, SupervisorMessage } from '../shared/protocol.js';
+import { ActorHost, type JobPort } from '../workers/actor-host.js';
+import type { JobRunnerOptions } from '../workers/job-runner.js';
+import { ActorPool, type StartedHost } from './actor-pool.js';
 import type { JobPoolLike, SubmittedJob } from './pool.js';
 
+interface InlineHost {
+  host: ActorHost;
+  dead: boolean;
+  die: (error: Error) => void;
+}
+
 /**
- * The very same JobRunner (parsing, timers, output writing) on the main thread instead of a
- * worker thread: the benchmark's baseline (the design we rejected), and the host of the
- * model-based tests, whose in-memory engine cannot cross a thread boundary. Never used in
- * production.
+ * The very same actor hosts, placement and JobRunner (parsing, timers, output writing) on the
+ * main thread instead of worker threads: the benchmark's baseline (the design we rejected), and
+ * the host of the model-based tests, whose in-memory engine cannot cross a thread boundary. Its
+ * "threads" are hosts on the main thread, so a test can make one die with every job it hosts.
+ * Never used in production.
  */
 export class InlineJobPool implements JobPoolLike {
-  private running = 0;
-  private readonly queue: Array<() => void> = [];
-  /** Tasks by job id, so a test can make one "crash" as a dying worker thread would. */
-  private readonly crashers = new Map<string, (error: Error) => void>();
+  private readonly pool: ActorPool;
+  private readonly hosts = new Map<number, InlineHost>();
 
   constructor(
-    private readonly size: number,
+    size: number,
     /** The engine every job uses (tests); by default each runner builds one from its spec. */
     private readonly engine?: ContainerEngine,
-    private readonly runnerOptions: Omit<JobRunnerOptions, 'engine'> = {},
-  ) {}
+    private readonly runnerOptions: Omit<JobRunnerOptions, 'engine' | 'ticker'> = {},
+    /** Hosts ("threads") at most; default as for worker threads. */
+    threads = defaultWorkerThreads(size),
+  ) {
+    this.pool = new ActorPool((id, report) => this.startHost(id, report), {
+      maxJobs: size,
+      threads: Math.min(threads, size),
+    });
+  }
 
   /**
-   * Test hook: the job's task fails as if its worker thread died. Its runner is abandoned where
-   * it stood (a dead thread does nothing more) and stops following; its container is left as is.
+   * Test hook: the job's host dies as a worker thread would, with every job it hosts. Their
+   * runners are abandoned where they stood (a dead thread does nothing more) and stop following;
+   * their containers are left as they are. False when the job is not running on a host.
    */
   crash(jobId: string): boolean {
-    const crash = this.crashers.get(jobId);
-    crash?.(new Error('injected worker crash'));
-    return crash !== undefined;
+    const id = this.pool.hostOf(jobId);
+    const inline = id === null ? undefined : this.hosts.get(id);
+    if (!inline || inline.dead) return false;
+    inline.dead = true;
+    this.hosts.delete(id!);
+    inline.host.abandonAll();
+    inline.die(new Error('injected worker crash'));
+    return true;
   }
 
   submit(spec: JobSpec, onMessage: (message: unknown) => void, signal: AbortSignal): SubmittedJob {
-    let runner: JobRunner | null = null;
-    const done = new Promise<JobOutcome>((resolve, reject) => {
-      const begin = () => {
-        if (signal.aborted) {
-          reject(new Error('aborted'));
-          this.next();
-          return;
-        }
-        this.running++;
-        let dead = false;
-        runner = new JobRunner(spec, (m) => !dead && onMessage(m), {
-          ...this.runnerOptions,
-          ...(this.engine ? { engine: this.engine } : {}),
-        });
-        this.crashers.set(spec.jobId, (error) => {
-          dead = true;
-          runner?.abandon();
-          reject(error);
-        });
-        runner
-          .run()
-          .then((outcome) => {
-            onMessage({ type: 'ended', jobId: spec.jobId, outcome });
-            resolve(outcome);
-          }, reject)
-          .finally(() => {
-            this.crashers.delete(spec.jobId);
-            this.running--;
-            this.next();
-          });
-      };
-      signal.addEventListener('abort', () => {
-        const at = this.queue.indexOf(begin);
-        if (at >= 0) this.queue.splice(at, 1);
-        // As piscina does for a task already running (it ends the thread): the task fails, and
-        // the runner, which has launched nothing before the supervisor's `launch`, stops.
-        runner?.handle({ type: 'detach', jobId: spec.jobId });
-        reject(new Error('aborted'));
-      });
-      // Asynchronously, as a worker would: the caller has its handle before the first message.
-      if (this.running < this.size) {
-        this.running++;
-        setImmediate(() => {
-          this.running--;
-          begin();
-        });
-      } else this.queue.push(begin);
-    });
-    const send = (message: SupervisorMessage) => runner?.handle(message);
-    return { done, send };
-  }
-
-  private next(): void {
-    if (this.running >= this.size) return;
-    this.queue.shift()?.();
+    return this.pool.submit(spec, onMessage, signal);
   }
 
   get queueSize(): number {
-    return this.queue.length;
+    return this.pool.queueSize;
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  hostOf(jobId: string): number | null {
+    return this.pool.hostOf(jobId);
   }
 
   async close(): Promise<void> {
-    this.queue.length = 0;
+    await this.pool.close();
   }
+
+  private startHost(id: number, report: (raw: unknown) => void): StartedHost {
+    let retired!: () => void;
+    let die!: (error: Error) => void;
+    const ended = new Promise<void>((resolve, reject) => {
+      retired = resolve;
+      die = reject;
+    });
+    const inline: InlineHost = {
+      host: new ActorHost((r) => !inline.dead && report(r), {
+        ...this.runnerOptions,
+        ...(this.engine ? { engine: this.engine } : {}),
+      }),
+      dead: false,
+      die,
+    };
+    this.hosts.set(id, inline);
+    return {
+      ended,
+      link: {
+        place(key, spec, onMessage) {
+          const port = inlinePort(() => inline.dead, onMessage);
+          // Asynchronously, as on a worker: the caller has its handle before the first message.
+          setImmediate(() => !inline.dead && inline.host.host(key, spec, port.worker));
+          return { send: port.send, close: () => undefined };
+        },
+        retire: () => {
+          void inline.host.retire().then(() => {
+            this.hosts.delete(id);
+            retired();
+          });
+        },
+      },
+    };
+  }
+}
+
+/** Both ends of a job's channel on one thread: messages are delivered synchronously. */
+function inlinePort(
+  dead: () => boolean,
+  onMessage: (message: unknown) => void,
+): { worker: JobPort; send: (message: SupervisorMessage) => void } {
+  let handler: ((raw: unknown) => void) | null = null;
+  const early: SupervisorMessage[] = [];
+  return {
+    worker: {
+      post: (message) => !dead() && onMessage(message),
+      onMessage: (h) => {
+        handler = h;
+        for (const message of early.splice(0)) h(message);
+      },
+      close: () => undefined,
+    },
+    send: (message) => {
+      if (dead()) return;
+      if (handler) handler(message);
+      else early.push(message);
+    },
+  };
 }

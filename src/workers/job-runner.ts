@@ -18,6 +18,8 @@ import { classifyExit } from './classify-exit.js';
 import { DiskWatch, type DiskFull, type StatSpace } from './disk-watch.js';
 import { systemClock, type Clock } from './clock.js';
 import { OutputStore } from './output-store.js';
+import { TimerTicker, type ProgressTicker } from './progress-ticker.js';
+import { SlicedFeed } from './sliced-feed.js';
 import { StreamIngest } from './stream-ingest.js';
 import { OutputWatchdog, type TimerKind } from './timers.js';
 
@@ -33,6 +35,11 @@ const MAX_REFOLLOWS = 5;
 const INSPECT_ATTEMPTS = 4;
 /** How long a detach waits for a container that is still being created to start. */
 const DETACH_WAIT_MS = 15_000;
+/**
+ * Output bytes a job feeds to its ingest per event-loop turn at most: its thread-mates wait no
+ * longer than this takes (about 0.1 ms for stream-json; see sliced-feed.ts).
+ */
+export const FEED_SLICE_BYTES = 128 * 1024;
 
 export function activityOf(
   lastOutputAt: number | null,
@@ -48,6 +55,10 @@ export interface JobRunnerOptions {
   clock?: Clock;
   /** The engine to use (tests); by default one is built from `spec.runtime`. */
   engine?: ContainerEngine;
+  /** When progress snapshots go out: the host's shared tick; by default a timer of the runner's own. */
+  ticker?: ProgressTicker;
+  /** Output bytes fed per turn at most (default FEED_SLICE_BYTES). */
+  sliceBytes?: number;
   /** How the free space of `spec.diskPaths` is read (tests); by default statfs(2). */
   diskStat?: StatSpace;
 }
@@ -61,12 +72,17 @@ export interface JobRunnerOptions {
 export class JobRunner {
   private readonly engine: ContainerEngine;
   private readonly clock: Clock;
+  private readonly ticker: ProgressTicker;
+  private readonly sliceBytes: number;
   private store: OutputStore | null = null;
   private ingest: StreamIngest | null = null;
   private stream: ContainerStream | null = null;
+  private feed: SlicedFeed | null = null;
+  /** Output bytes received from every stream so far (the host's measure of this job's load). */
+  private bytesBefore = 0;
   private watchdog: OutputWatchdog | null = null;
   private metricsTimer: unknown = null;
-  private progressTimer: unknown = null;
+  private progressDue = false;
   private metrics: JobMetrics | null = null;
   /** undefined until the first sample looks for it; null: use the runtime's `stats`. */
   private cgroup: CgroupStats | null | undefined = undefined;
@@ -94,6 +110,8 @@ export class JobRunner {
   ) {
     this.clock = options.clock ?? systemClock;
     this.engine = options.engine ?? createEngine(spec.runtime);
+    this.ticker = options.ticker ?? new TimerTicker(this.clock);
+    this.sliceBytes = options.sliceBytes ?? FEED_SLICE_BYTES;
     this.disk = new DiskWatch(spec.diskPaths ?? [], options.diskStat);
     this.launched = new Promise<void>((resolve) => (this.launch = resolve));
   }
@@ -133,7 +151,7 @@ export class JobRunner {
       this.watchdog.start();
       this.scheduleMetrics();
       let stream = this.open(spec.mode === 'run' ? 'run' : 'follow');
-      let end = await stream.done;
+      let end = await this.streamEnd(stream);
       for (let refollow = 0; ; refollow++) {
         const state = await this.inspectPatiently();
         if (state === 'unknown' || !this.stillRuns(state) || this.detached || refollow >= MAX_REFOLLOWS) {
@@ -151,7 +169,7 @@ export class JobRunner {
         this.ingest.end();
         this.ingest = new StreamIngest(this.reopenStore(), { maxLineBytes: this.spec.maxLineBytes });
         stream = this.open('follow');
-        end = await stream.done;
+        end = await this.streamEnd(stream);
       }
     } finally {
       this.stopTimers();
@@ -232,8 +250,21 @@ export class JobRunner {
   abandon(): void {
     this.detached = true;
     this.stopTimers();
+    this.feed?.stop();
     this.launch?.();
     this.stream?.detach();
+  }
+
+  /** Output bytes received so far, over every stream followed. */
+  get bytesIn(): number {
+    return this.bytesBefore + (this.feed?.received ?? 0);
+  }
+
+  /** The stream's end, once every byte it delivered has been fed to the ingest. */
+  private async streamEnd(stream: ContainerStream): Promise<Awaited<ContainerStream['done']>> {
+    const end = await stream.done;
+    await this.feed?.drained();
+    return end;
   }
 
   private open(how: 'run' | 'follow'): ContainerStream {
@@ -246,7 +277,11 @@ export class JobRunner {
       stream = this.engine.follow(spec.containerName);
     }
     this.stream = stream;
-    stream.stdout.on('data', (chunk: Buffer) => this.onStdout(chunk));
+    this.bytesBefore += this.feed?.received ?? 0;
+    const feed = new SlicedFeed((slice) => this.ingest?.push(slice), { sliceBytes: this.sliceBytes });
+    this.feed = feed;
+    feed.attach(stream.stdout);
+    stream.stdout.on('data', (chunk: Buffer) => this.onStdout(feed, chunk));
     // A late `detach` must reach the new stream too.
     if (this.detached && !this.ending) stream.detach();
     return stream;
@@ -261,13 +296,13 @@ export class JobRunner {
     return this.store;
   }
 
-  private onStdout(chunk: Buffer): void {
+  private onStdout(feed: SlicedFeed, chunk: Buffer): void {
     const now = this.clock.now();
     this.firstOutputAt ??= now;
     this.lastOutputAt = now;
     this.markStarted(now);
     this.watchdog?.outputSeen();
-    this.ingest?.push(chunk);
+    feed.push(chunk);
     this.scheduleProgress();
   }
 
@@ -409,12 +444,15 @@ export class JobRunner {
   }
 
   private scheduleProgress(): void {
-    if (this.progressTimer !== null || this.ending) return;
-    this.progressTimer = this.clock.setTimeout(() => {
-      this.progressTimer = null;
-      if (!this.ending) this.post({ type: 'progress', jobId: this.spec.jobId, progress: this.progress() });
-    }, this.spec.progressIntervalMs);
+    if (this.progressDue || this.ending) return;
+    this.progressDue = true;
+    this.ticker.request(this.emitProgress, this.spec.progressIntervalMs);
   }
+
+  private readonly emitProgress = (): void => {
+    this.progressDue = false;
+    if (!this.ending) this.post({ type: 'progress', jobId: this.spec.jobId, progress: this.progress() });
+  };
 
   private progress(): JobProgress {
     const store = this.store;
@@ -437,7 +475,8 @@ export class JobRunner {
     this.ending = true;
     this.watchdog?.stop();
     if (this.metricsTimer !== null) this.clock.clearTimeout(this.metricsTimer);
-    if (this.progressTimer !== null) this.clock.clearTimeout(this.progressTimer);
+    if (this.progressDue) this.ticker.cancel(this.emitProgress);
+    this.progressDue = false;
   }
 
   /** Detached (or cancelled) before the supervisor said launch: nothing ran. */

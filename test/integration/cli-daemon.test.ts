@@ -23,6 +23,7 @@ import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { captureContainerLog, crashScenario } from './helpers/crash.js';
 import { cliFor, jobOnDisk, lockHolderPid, processAlive, registryJobs, until } from './helpers/processes.js';
 import { reapByLabel, requireRuntime, skipNote } from './helpers/runtime.js';
+import { testWorkerThreadsConfig } from '../fixtures/worker-threads.js';
 
 const env = await requireRuntime();
 const cliEnv = { ANTHROPIC_API_KEY: 'sk-dummy-cli-test-key', CLAUDE_POD_SERVE_IDLE_EXIT: '2' };
@@ -62,6 +63,7 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
   const setup = async (name: string) => {
     const sessionsDir = join(dir, name, 'sessions');
     const config = {
+      ...testWorkerThreadsConfig(),
       sessionsDir,
       workspacesDir: join(dir, name, 'workspaces'),
       apiBaseUrl: mock.url ?? '',

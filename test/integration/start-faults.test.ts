@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { releaseDisksUnder } from '../fixtures/disks.js';
+import { testWorkerThreadsConfig } from '../fixtures/worker-threads.js';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
 import { containerNameFor, LABEL_OWNER } from '../../src/runtime/labels.js';
 import type { RuntimeInfo } from '../../src/runtime/runtime-info.js';
@@ -73,6 +74,7 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
       env: { ...(real.env ?? {}), ...flakyEnv },
     };
     const config = {
+      ...testWorkerThreadsConfig(),
       sessionsDir: join(dir, 'sessions'),
       workspacesDir: join(dir, 'workspaces'),
       apiBaseUrl: mock.url ?? '',

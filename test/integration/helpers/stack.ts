@@ -9,6 +9,7 @@ import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { LABEL_OWNER } from '../../../src/runtime/labels.js';
 import { CliEngine } from '../../../src/runtime/cli-engine.js';
 import { toRuntimeSpec } from '../../../src/runtime/runtime-info.js';
+import { testWorkerThreadsConfig } from '../../fixtures/worker-threads.js';
 import { testRuntimeConfig } from './runtime.js';
 import { waitForEnd } from './wait.js';
 import { releaseDisksUnder } from '../../fixtures/disks.js';
@@ -46,6 +47,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     startupTimeout: 90,
     idleTimeout: 90,
     cancelGraceSeconds: 2,
+    ...testWorkerThreadsConfig(),
     ...extra,
   };
   const env = { ANTHROPIC_API_KEY: TEST_API_KEY };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseDisksUnder } from '../../fixtures/disks.js';
+import { testWorkerThreadsConfig } from '../../fixtures/worker-threads.js';
 import { jobLikeSpec } from '../../../src/doctor/job-like-spec.js';
 import { createMockApi, type MockApi } from '../../../src/mock-api/index.js';
 import { containerNameFor, LABEL_OWNER } from '../../../src/runtime/labels.js';
@@ -45,6 +46,7 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
 
   const configFor = (name: string): ConfigInput => ({
     ...testRuntimeConfig(),
+    ...testWorkerThreadsConfig(),
     sessionsDir: join(dir, name, 'sessions'),
     workspacesDir: join(dir, name, 'workspaces'),
     apiBaseUrl: mock.url ?? '',

@@ -17,13 +17,24 @@ describe('bench harness at tiny scale', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs both designs through the supervisor and every output file is byte-identical', () => {
+  it('runs the three designs through the supervisor and every output file is byte-identical', () => {
     expect(results.meta.generatorMatchesFixture).toBe(true);
     const names = results.load.map(
       (r) => `${r.mode}-${r.jobs}-${r.rateBytesPerSec === null ? 'full' : 'rate'}`,
     );
-    expect(names.sort()).toEqual(['inline-2-full', 'inline-2-rate', 'worker-2-full', 'worker-2-rate']);
-    for (const r of [...results.load, ...results.memory]) {
+    expect(names.sort()).toEqual([
+      'inline-2-full',
+      'inline-2-rate',
+      'seed-2-full',
+      'seed-2-rate',
+      'worker-2-full',
+      'worker-2-rate',
+    ]);
+    expect(results.sweep.map((r) => r.name).sort()).toEqual(['worker-t1-2x-1MiBps', 'worker-t1-2x-full']);
+    // The realistic load: synthetic sessions, one run with jobs left queued.
+    expect(results.sessions.map((r) => r.name)).toEqual(['worker-2x-claude-q3', 'seed-2x-claude']);
+    expect(results.sessions[0]!.queued).toBe(3);
+    for (const r of [...results.load, ...results.sweep, ...results.sessions, ...results.memory]) {
       expect(r.accuracy.problems).toEqual([]);
       expect(r.accuracy.identical).toBe(r.jobs);
       expect(r.probe.statusMs.count).toBeGreaterThan(0);
@@ -38,16 +49,19 @@ describe('bench harness at tiny scale', () => {
     expect(results.parse.workerPipelineMiBps).toBeGreaterThan(0);
     expect(results.parse.bareJsonParseMiBps).toBeGreaterThan(0);
     expect(results.startOverhead.available).toBe(false);
-    expect(results.targets).toHaveLength(6);
+    expect(results.targets).toHaveLength(13);
+    expect(results.targets.find((t) => t.target === 'bytes identical in every run')?.met).toBe(true);
   });
 
   it('writes latest.json and latest.md', async () => {
     const json = JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as BenchResults;
-    expect(json.load).toHaveLength(4);
+    expect(json.load).toHaveLength(6);
     const md = await readFile(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('### Targets');
-    expect(md).toContain('| worker | 2 |');
+    expect(md).toContain('| worker, 2 threads | 2 |');
     expect(md).toContain('| inline | 2 |');
+    expect(md).toContain("| seed's design | 2 |");
+    expect(md).toContain('### Realistic Claude load');
   });
 });
 

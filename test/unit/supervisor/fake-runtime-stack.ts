@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../../../src/runtime/runtime-info.js';
 import { fakeRuntimeInfo as sharedRuntimeInfo, inertApiGate } from '../../fixtures/fake-runtime-info.js';
+import { testWorkerThreadsConfig } from '../../fixtures/worker-threads.js';
 import type { ConfigInput } from '../../../src/shared/config.js';
 import type { ApiGate } from '../../../src/supervisor/api-gate.js';
 import { openOwner, type CreateSupervisorOptions } from '../../../src/supervisor/create.js';
@@ -21,6 +22,7 @@ export async function fakeStack(config: ConfigInput = {}, options: CreateSupervi
       sessionsDir: join(dir, 'sessions'),
       workspacesDir: join(dir, 'workspaces'),
       metricsIntervalSeconds: 0.5,
+      ...testWorkerThreadsConfig(),
       ...config,
     },
     { runtime: fakeRuntimeInfo(), apiGate: fakeApiGate(), ...options },

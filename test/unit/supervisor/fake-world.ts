@@ -13,6 +13,7 @@ import type { ConfigInput } from '../../../src/shared/config.js';
 import { createSupervisor, type CreateSupervisorOptions } from '../../../src/supervisor/create.js';
 import type { JobStatus } from '../../../src/supervisor/job-view.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
+import { testWorkerThreadsConfig } from '../../fixtures/worker-threads.js';
 import { fakeApiGate, fakeRuntimeInfo, FAKE_RUNTIME } from './fake-runtime-stack.js';
 
 export const FLAKY_RUNTIME = resolve('test/fixtures/flaky-runtime.sh');
@@ -76,6 +77,7 @@ export async function fakeWorld(
   for (const [k, v] of Object.entries(fake)) vi.stubEnv(k, v);
   const sessionsDir = join(dir, 'sessions');
   const fullConfig: ConfigInput = {
+    ...testWorkerThreadsConfig(),
     sessionsDir,
     workspacesDir: join(dir, 'workspaces'),
     metricsIntervalSeconds: 0.5,

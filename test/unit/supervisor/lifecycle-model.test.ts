@@ -31,6 +31,7 @@ import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import type { Clock } from '../../../src/workers/clock.js';
 import { fakeRuntimeInfo, inertApiGate } from '../../fixtures/fake-runtime-info.js';
 import { defaultScript, MemoryEngine, type Step } from '../../fixtures/memory-engine.js';
+import { testWorkerThreads } from '../../fixtures/worker-threads.js';
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 2000);
 const SEED = process.env.MODEL_SEED === undefined ? undefined : Number(process.env.MODEL_SEED);
@@ -117,7 +118,7 @@ class World {
   }
 
   options() {
-    const pool = new InlineJobPool(MAX_CONCURRENT, this.engine, { clock: fastClock });
+    const pool = new InlineJobPool(MAX_CONCURRENT, this.engine, { clock: fastClock }, testWorkerThreads());
     this.pools.push(pool);
     return {
       runtime: fakeRuntimeInfo('/bin/false'),
