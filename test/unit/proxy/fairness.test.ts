@@ -220,7 +220,13 @@ describe('one job cannot starve the others', () => {
       expect(t.maxLagMs).toBeLessThan(500);
     }
     expect((await proxy.health())?.pid).toBe(starter.pid);
-    // Penalised: its connections were cut and its socket refused it for a while.
+    // Penalised: its connections were cut and its socket refused it for a while. The flood
+    // reports its counters once a second, so wait for a report that has seen it.
+    const penalised = () => {
+      const seen = flood.last();
+      return (seen?.errors.ECONNREFUSED ?? 0) > 0 && (seen?.connected ?? 0) > 32;
+    };
+    await waitFor(penalised, 10_000).catch(() => undefined);
     const seen = flood.last();
     expect(seen?.errors.ECONNREFUSED ?? 0).toBeGreaterThan(0);
     expect(seen?.connected ?? 0).toBeGreaterThan(32);
