@@ -86,6 +86,13 @@ const server = createServer(async (req, res) => {
 server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${server.address().port}`);
 });
-const shutdown = () => server.close(() => void supervisor.close().then(() => process.exit(0)));
-process.once('SIGINT', shutdown);
-process.once('SIGTERM', shutdown);
+// `on`, not `once`: a library's signal-exit handler (write-file-atomic, execa) that sees itself
+// as the last SIGTERM listener re-raises the signal, which would end us before the close is done.
+let stopping = false;
+const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
+  server.close(() => void supervisor.close().then(() => process.exit(0)));
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

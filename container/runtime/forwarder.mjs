@@ -13,6 +13,21 @@ function log(message) {
   process.stderr.write(`claude-pod-forwarder: ${message}\n`);
 }
 
+// The proxy refuses connects while this job is at its connection cap or penalised: one line per
+// reason every 5 s, with how many it stands for, instead of one per connection.
+const refusals = new Map();
+function logRefusal(code) {
+  const now = Date.now();
+  const seen = refusals.get(code) ?? { at: 0, count: 0 };
+  seen.count += 1;
+  if (now - seen.at >= 5000) {
+    log(`proxy unavailable: ${code}${seen.count > 1 ? ` (x${seen.count})` : ''}`);
+    seen.at = now;
+    seen.count = 0;
+  }
+  refusals.set(code, seen);
+}
+
 const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
   // Connect anew for every client: a restarted proxy (new socket inode) is reached without a restart here.
   const upstream = net.createConnection({ path: socketPath, allowHalfOpen: true });
@@ -23,7 +38,8 @@ const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client)
   // An abrupt end on either side is passed on as one: the proxy then aborts the upstream API request.
   client.on('error', () => upstream.destroy());
   upstream.on('error', (error) => {
-    if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') log(`proxy unavailable: ${error.code}`);
+    if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'EACCES')
+      logRefusal(error.code);
     client.destroy();
   });
   client.on('close', (hadError) => {

@@ -28,6 +28,12 @@ export interface MockApiOptions {
   scenarios?: Record<string, Scenario>;
   /** After this many assistant tool-call turns, any further tool call is replaced by text. Default 8. */
   maxToolTurns?: number;
+  /**
+   * Checks the credential of every `/v1/…` request (the `x-api-key`, or the `Authorization:
+   * Bearer` token; null when neither): false answers 401 `authentication_error`, as the real API
+   * does for an expired OAuth token. Absent: every request is accepted.
+   */
+  acceptCredential?: (credential: string | null) => boolean;
 }
 
 export interface MockApiEvents {
@@ -40,6 +46,8 @@ export interface MockApi extends EventEmitter<MockApiEvents> {
   readonly socketPath: string | null;
   /** Every request in arrival order (HEAD/GET probes and 404s included). */
   readonly requests: readonly RecordedRequest[];
+  /** How many requests `acceptCredential` refused (401). */
+  readonly rejectedCredentials: number;
   /** Only `POST /v1/messages` requests. */
   messageRequests(): RecordedRequest[];
   /** The first recorded request (past or future) matching `predicate`; rejects after `timeoutMs`. */
@@ -78,6 +86,9 @@ class MockApiServer extends EventEmitter<MockApiEvents> implements MockApi {
   private selection: ScenarioSelection;
   private readonly custom: Record<string, Scenario>;
   private readonly maxToolTurns: number;
+  private readonly acceptCredential: ((credential: string | null) => boolean) | null;
+  /** Requests refused with 401 by `acceptCredential`. */
+  rejectedCredentials = 0;
   private readonly attempts = new Map<string, number>();
   private readonly closing = new AbortController();
   private readonly server = createServer((req, res) => void this.handle(req, res));
@@ -87,6 +98,14 @@ class MockApiServer extends EventEmitter<MockApiEvents> implements MockApi {
     this.selection = { scenario: options.scenario ?? DEFAULT_SCENARIO, params: options.params ?? {} };
     this.custom = options.scenarios ?? {};
     this.maxToolTurns = options.maxToolTurns ?? 8;
+    this.acceptCredential = options.acceptCredential ?? null;
+  }
+
+  private credentialOf(req: IncomingMessage): string | null {
+    const key = req.headers['x-api-key'];
+    if (typeof key === 'string' && key) return key;
+    const auth = req.headers.authorization;
+    return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : null;
   }
 
   async listen(options: MockApiOptions): Promise<void> {
@@ -171,6 +190,16 @@ class MockApiServer extends EventEmitter<MockApiEvents> implements MockApi {
     try {
       const body = await readBody(req);
       const path = new URL(req.url ?? '/', 'http://mock').pathname;
+      if (
+        this.acceptCredential &&
+        path.startsWith('/v1/') &&
+        !this.acceptCredential(this.credentialOf(req))
+      ) {
+        this.rejectedCredentials += 1;
+        this.record(req, body, null);
+        sendJson(res, 401, errorBody(401, 'authentication_error', 'OAuth token has expired.'));
+        return;
+      }
       if (req.method === 'POST' && path === MESSAGES_PATH) return await this.handleMessages(req, res, body);
       this.record(req, body, null);
       if ((req.method === 'GET' || req.method === 'HEAD') && path === '/') {

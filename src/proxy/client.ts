@@ -1,69 +1,102 @@
 /**
- * The supervisor's side of the API proxy. `ensureApiProxy` finds the proxy daemon of a state
- * directory through its pid file and socket, reuses it when it runs with the same upstream and
- * credential (compared by fingerprint, a hash), and otherwise (re)starts it detached, so it
- * outlives this process. Tokens are granted by writing their hashes to the tokens file, which the
- * daemon re-reads; nothing else passes between the two.
+ * The supervisor's side of the API proxy. `ensureApiProxy` finds the daemon of a state directory
+ * by asking its control socket, reuses it when it serves with the same upstream, credential and
+ * limits (compared by fingerprint, a hash), and otherwise starts a new one detached, which takes
+ * over every job socket while the old one drains. A daemon that is alive but slow to answer is
+ * given time, never killed: only `stop()` kills, and only after asking it to drain.
+ * Tokens are granted by writing their hashes to the tokens file and asking the daemon to sync.
  */
-import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rm, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
-import { prepareProxyDir, prepareSocketDir, proxyPaths, type ProxyPaths } from './paths.js';
-import { isAlive, readPidFile, type ProxyPidFile } from './pid-file.js';
-import { probeProxy } from './probe.js';
+import { fetchHealth, requestSync, type ProxyHealth } from './control.js';
+import { resolveJobLimits, type JobLimits, type JobLimitsInput } from './limits.js';
 import {
-  configFingerprint,
-  ENV,
-  EXIT_PEER_RUNNING,
-  READY_FD_ENV,
-  type CredentialKind,
-  type ProxyCredential,
-} from './settings.js';
+  activityFile,
+  assertJobId,
+  currentUser,
+  jobSocketDir,
+  jobSocketPath,
+  prepareJobSocketDir,
+  prepareProxyDir,
+  prepareSocketRoot,
+  proxyPaths,
+  type ProxyPaths,
+  type SocketOwner,
+} from './paths.js';
+import { isAlive, isProxyProcess, readLegacyPid, readPidFile } from './pid-file.js';
+import { resolveProxyOptions, type ProxyOptions, type ProxyOptionsInput } from './proxy-options.js';
+import { configFingerprint, type CredentialKind, type ProxyCredential } from './settings.js';
+import { socketInode } from './socket-file.js';
+import { spawnDaemon } from './spawn-daemon.js';
 import { hashToken, newCapabilityToken, readTokensFile, writeTokensFile } from './token-file.js';
 
-export type { CredentialKind, ProxyCredential };
+export type { CredentialKind, ProxyCredential, SocketOwner };
 
 export interface EnsureApiProxyOptions {
   stateDir: string;
   /** Model API base URL, e.g. https://api.anthropic.com. */
   upstream: string;
   credential: ProxyCredential;
+  /**
+   * Owner of each job's socket directory and socket (mode 0700/0600): the container's user as
+   * the host sees it (rootful podman: uid 1000). Default: the user running this process.
+   */
+  socketOwner?: SocketOwner;
+  /** Per-job caps and timeouts (limits.ts). */
+  limits?: JobLimitsInput;
+  /** OAuth refresh, egress allowlist, server-side tools (proxy-options.ts). */
+  proxyOptions?: ProxyOptionsInput;
   logger?: Logger;
   /** The daemon exits after this long with no connections and no tokens (default 60 s). */
   idleExitMs?: number;
   /** ...or after this long with no connections even though tokens remain (default 6 h): nobody revoked them. */
   orphanExitMs?: number;
-  /** On SIGTERM, how long in-flight requests may still run (default 15 min). */
+  /** On SIGTERM or a takeover, how long in-flight requests may still run (default 15 min). */
   drainMs?: number;
-  /** How long to wait for a freshly started daemon to listen (default 10 s). */
+  /** How long to wait for a freshly started daemon to serve (default 10 s). */
   startTimeoutMs?: number;
+  /**
+   * How long a daemon that is alive but does not answer its health check gets before a new one
+   * takes over its sockets (default 5 s). It is never killed: it drains.
+   */
+  busyGraceMs?: number;
+}
+
+/** One job's way to the model API. */
+export interface JobGrant {
+  /** The capability token the job's container gets in place of the credential. */
+  token: string;
+  /** The job's own directory, to bind-mount read-only at /run/claude-pod; it holds `api.sock`. */
+  socketDir: string;
+  socketPath: string;
+  /** Its mtime moves while bytes flow through the job's API exchanges. Outside `socketDir`. */
+  activityFile: string;
 }
 
 export interface ApiProxyHandle {
-  /** The directory to bind-mount read-only at /run/claude-pod; it holds `api.sock`. */
-  readonly socketDir: string;
-  readonly socketPath: string;
+  readonly paths: ProxyPaths;
   readonly credentialKind: CredentialKind;
-  /** Pid of the daemon serving the socket (updated when this handle restarts it). */
+  /** Pid of the daemon serving (updated when this handle starts a new one). */
   readonly pid: number;
   /** True when a running daemon was reused rather than started. */
   readonly reused: boolean;
-  /** A new random capability token for the job (replacing any earlier one), persisted before it is returned. */
-  grant(jobId: string): Promise<string>;
-  /** The job's token stops working at once (the daemon checks the tokens file on every request). */
+  /** A new random token for the job (replacing any earlier one) and its socket, in place before this returns. */
+  grant(jobId: string, opts?: { owner?: SocketOwner }): Promise<JobGrant>;
+  /** The job's token stops working and its socket and directory are removed before this returns. */
   revoke(jobId: string): Promise<void>;
   /** Whether the job still holds a token, e.g. after a supervisor restart. */
   isGranted(jobId: string): Promise<boolean>;
   /**
-   * Makes sure a daemon serves the socket (it exits by itself when idle; `grant` calls this too):
-   * restarts it with this handle's upstream and credential when none answers. For reattach.
+   * After a restart: a daemon serves and the job's socket is in place (re-created when the daemon
+   * had exited), in the same directory its container already mounts. Null when the job holds no token.
    */
+  reattach(jobId: string): Promise<Omit<JobGrant, 'token'> | null>;
+  /** Makes sure a daemon with this handle's configuration serves (it exits by itself when idle). */
   ensureRunning(): Promise<void>;
-  /** Stops the daemon: SIGTERM, then SIGKILL if it is still there after `graceMs` (default 5 s). */
+  /** The serving daemon's health (control socket), or null when none answers in time. */
+  health(timeoutMs?: number): Promise<ProxyHealth | null>;
+  /** Stops the daemon: SIGTERM (it drains), then SIGKILL if it is still there after `graceMs` (default 5 s). */
   stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
@@ -80,10 +113,12 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
-export async function ensureApiProxy(options: EnsureApiProxyOptions): Promise<ApiProxyHandle> {
-  const paths = proxyPaths(options.stateDir);
-  const serving = await serialized(paths.dir, () => startOrReuse(options, paths));
-  return makeHandle(options, paths, serving);
+interface Context {
+  options: EnsureApiProxyOptions;
+  paths: ProxyPaths;
+  limits: JobLimits;
+  proxyOptions: ProxyOptions;
+  fingerprint: string;
 }
 
 interface Serving {
@@ -91,93 +126,75 @@ interface Serving {
   reused: boolean;
 }
 
-/** Reuse the daemon serving the socket if its configuration matches, else (re)start it. Not serialized: callers are. */
-async function startOrReuse(options: EnsureApiProxyOptions, paths: ProxyPaths): Promise<Serving> {
-  const fingerprint = configFingerprint(options.upstream, options.credential);
+const HEALTH_TIMEOUT_MS = 2000;
+const SYNC_TIMEOUT_MS = 10_000;
+
+export async function ensureApiProxy(options: EnsureApiProxyOptions): Promise<ApiProxyHandle> {
+  const paths = proxyPaths(options.stateDir);
+  const limits = resolveJobLimits(options.limits);
+  const proxyOptions = resolveProxyOptions(options.proxyOptions);
+  const ctx: Context = {
+    options,
+    paths,
+    limits,
+    proxyOptions,
+    fingerprint: configFingerprint(options.upstream, options.credential, limits, proxyOptions),
+  };
+  const serving = await serialized(paths.dir, () => startOrReuse(ctx));
+  return makeHandle(ctx, serving);
+}
+
+/** A daemon that serves with this configuration (not one draining or being replaced). */
+const matches = (ctx: Context, health: ProxyHealth): boolean =>
+  health.fingerprint === ctx.fingerprint && health.serving && !health.draining;
+
+/** Reuse the daemon that serves if its configuration matches, else start one that takes over. */
+async function startOrReuse(ctx: Context): Promise<Serving> {
+  const { options, paths } = ctx;
   await prepareProxyDir(paths);
-  await prepareSocketDir(paths.socketDir);
+  await prepareSocketRoot(paths.socketRoot);
+  const legacy = await readLegacyPid(paths.pidFile);
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    const running = await findRunning(paths);
-    if (
-      running?.info &&
-      running.info.fingerprint === fingerprint &&
-      running.info.socketPath === paths.socketPath
-    ) {
-      options.logger?.debug({ pid: running.pid }, 'reusing api proxy');
-      return { pid: running.pid, reused: true };
+    let health = await fetchHealth(paths.controlSocket, HEALTH_TIMEOUT_MS);
+    const named = (await readPidFile(paths.pidFile))?.pid ?? null;
+    const silent =
+      health === null && named !== null && isAlive(named) && (await isProxyProcess(named)) ? named : null;
+    if (silent !== null) {
+      // Alive but not answering: busy (or stuck). Give it time; never kill it for being slow.
+      options.logger?.warn({ pid: silent }, 'api proxy slow to answer its health check; waiting');
+      health = await fetchHealth(paths.controlSocket, options.busyGraceMs ?? 5000);
     }
-    if (running) {
-      options.logger?.info({ pid: running.pid }, 'api proxy runs with another configuration; restarting it');
-      await terminate(running.pid, paths, 5000);
-    } else if (await settleSilentDaemon(paths)) {
-      continue; // it answers again (it was between two listens): look once more
+    if (health && matches(ctx, health)) {
+      options.logger?.debug({ pid: health.pid }, 'reusing api proxy');
+      return { pid: health.pid, reused: true };
     }
-    const started = await spawnDaemon(options, paths);
-    if (started !== 'peer-running') {
-      options.logger?.info({ pid: started, socket: paths.socketPath }, 'api proxy started');
-      return { pid: started, reused: false };
+    const previous = health?.pid ?? silent;
+    const started = await spawnDaemon(
+      {
+        stateDir: options.stateDir,
+        upstream: options.upstream,
+        credential: options.credential,
+        limits: ctx.limits,
+        options: ctx.proxyOptions,
+        ...(options.idleExitMs === undefined ? {} : { idleExitMs: options.idleExitMs }),
+        ...(options.orphanExitMs === undefined ? {} : { orphanExitMs: options.orphanExitMs }),
+        ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
+        ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+      },
+      paths,
+    );
+    if (started === 'peer-running') continue; // another starter won: look again
+    options.logger?.info({ pid: started, previous }, 'api proxy started');
+    // The predecessor has seen the pid file change (or will at its next tick); tell it anyway.
+    for (const pid of [previous, legacy]) {
+      if (pid !== null && pid !== started && isAlive(pid) && (await isProxyProcess(pid)))
+        process.kill(pid, 'SIGTERM');
     }
+    return { pid: started, reused: false };
   }
-  throw new ClaudePodError(
-    ErrorCodes.INTERNAL,
-    'API proxy: could not take over the socket from another proxy',
-    {
-      details: { socketPath: paths.socketPath },
-    },
-  );
-}
-
-async function findRunning(paths: ProxyPaths): Promise<{ pid: number; info: ProxyPidFile | null } | null> {
-  const [info, answering] = await Promise.all([readPidFile(paths.pidFile), probeProxy(paths.socketPath)]);
-  if (answering === null) return null;
-  return { pid: answering, info: info?.pid === answering ? info : null };
-}
-
-/**
- * The pid file names a live daemon that does not answer: give it a moment (it may be re-listening
- * or deciding whether to exit when idle), then kill it — only if it is ours (pids get reused).
- * Returns true when it answers again.
- */
-async function settleSilentDaemon(paths: ProxyPaths): Promise<boolean> {
-  const info = await readPidFile(paths.pidFile);
-  if (!info || !isAlive(info.pid) || !(await isProxyProcess(info.pid))) return false;
-  let answered = false;
-  await waitFor(async () => {
-    answered = (await probeProxy(paths.socketPath, 200)) === info.pid;
-    return answered || !isAlive(info.pid);
-  }, 1500);
-  if (answered || !isAlive(info.pid)) return answered;
-  process.kill(info.pid, 'SIGKILL');
-  await waitFor(() => !isAlive(info.pid), 2000);
-  return false;
-}
-
-async function isProxyProcess(pid: number): Promise<boolean> {
-  try {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    return /proxy[/\\]main\.(js|ts)/.test(cmdline);
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM: the daemon gives up socket and pid file at once and drains; SIGKILL if it does neither in time. */
-async function terminate(pid: number, paths: ProxyPaths, timeoutMs: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const released = await waitFor(
-    async () =>
-      !isAlive(pid) ||
-      ((await readPidFile(paths.pidFile))?.pid !== pid && (await probeProxy(paths.socketPath, 200)) !== pid),
-    timeoutMs,
-  );
-  if (!released && isAlive(pid)) {
-    process.kill(pid, 'SIGKILL');
-    await waitFor(() => !isAlive(pid), 2000);
-  }
+  throw new ClaudePodError(ErrorCodes.INTERNAL, 'API proxy: could not start or reuse a daemon', {
+    details: { controlSocket: paths.controlSocket },
+  });
 }
 
 async function waitFor(
@@ -193,132 +210,125 @@ async function waitFor(
   }
 }
 
-/** How to run the daemon: the built `main.js`, or `main.ts` through tsx when running from source. */
-export function daemonCommand(): { command: string; args: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    return { command: process.execPath, args: ['--import', loader, join(dirname(here), 'main.ts')] };
-  }
-  return { command: process.execPath, args: [join(dirname(here), 'main.js')] };
-}
-
-const PASSED_ENV = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ', ENV.logLevel];
-
-async function spawnDaemon(
-  options: EnsureApiProxyOptions,
-  paths: ProxyPaths,
-): Promise<number | 'peer-running'> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of PASSED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
-  env[ENV.stateDir] = resolve(options.stateDir);
-  env[ENV.socketPath] = paths.socketPath;
-  env[ENV.upstream] = options.upstream;
-  env[ENV.credentialKind] = options.credential.kind;
-  env[ENV.credential] = options.credential.value;
-  if (options.idleExitMs !== undefined) env[ENV.idleExitMs] = String(options.idleExitMs);
-  if (options.drainMs !== undefined) env[ENV.drainMs] = String(options.drainMs);
-  if (options.orphanExitMs !== undefined) env[ENV.orphanExitMs] = String(options.orphanExitMs);
-  env[READY_FD_ENV] = '3';
-
-  const { command, args } = daemonCommand();
-  const child = spawn(command, args, {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    cwd: paths.dir,
-    env,
-  });
-  const pipe = child.stdio[3];
-  const timeoutMs = options.startTimeoutMs ?? 10_000;
-  try {
-    const message = await new Promise<Record<string, unknown>>((resolvePromise, reject) => {
-      let text = '';
-      const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      const done = (value: Record<string, unknown> | Error): void => {
-        clearTimeout(timer);
-        if (value instanceof Error) reject(value);
-        else resolvePromise(value);
-      };
-      child.once('error', done);
-      child.once('exit', (code) => {
-        if (code === EXIT_PEER_RUNNING) done({ error: 'peer-running' });
-        else done(new Error(`exited with code ${code} before listening`));
-      });
-      pipe?.on('data', (chunk: Buffer) => {
-        text += chunk.toString('utf8');
-        const nl = text.indexOf('\n');
-        if (nl === -1) return;
-        try {
-          done(JSON.parse(text.slice(0, nl)) as Record<string, unknown>);
-        } catch (error) {
-          done(error as Error);
-        }
-      });
-      pipe?.on('error', () => undefined);
-    });
-    if (message.ready === true && typeof message.pid === 'number') return message.pid;
-    if (message.error === 'peer-running') return 'peer-running';
-    throw new Error(String(message.error ?? 'unexpected answer'));
-  } catch (error) {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    throw new ClaudePodError(
-      ErrorCodes.INTERNAL,
-      `API proxy failed to start: ${(error as Error).message} (log: ${paths.logFile})`,
-      { cause: error, details: { logFile: paths.logFile } },
-    );
-  } finally {
-    child.removeAllListeners('exit');
-    child.removeAllListeners('error');
-    pipe?.destroy();
-    child.unref();
-  }
-}
-
-function makeHandle(options: EnsureApiProxyOptions, paths: ProxyPaths, initial: Serving): ApiProxyHandle {
+function makeHandle(ctx: Context, initial: Serving): ApiProxyHandle {
+  const { options, paths } = ctx;
   let serving = initial;
-  const checkJobId = (jobId: string): void => {
-    if (typeof jobId !== 'string' || jobId.length === 0 || jobId.length > 256) {
-      throw new ClaudePodError(ErrorCodes.INVALID_ARGUMENT, 'API proxy: a job id must be a non-empty string');
+  const defaultOwner = options.socketOwner ?? currentUser();
+
+  /** The daemon applies the tokens file now; one is started (or takes over) when none answers. */
+  const syncServing = async (): Promise<void> => {
+    let reply = await requestSync(paths.controlSocket, SYNC_TIMEOUT_MS);
+    if (reply?.fingerprint !== ctx.fingerprint) {
+      serving = await startOrReuse(ctx);
+      reply = await requestSync(paths.controlSocket, SYNC_TIMEOUT_MS);
+    }
+    if (!reply) {
+      throw new ClaudePodError(ErrorCodes.INTERNAL, 'API proxy: the daemon did not apply the tokens file', {
+        details: { controlSocket: paths.controlSocket },
+      });
+    }
+    serving = { ...serving, pid: reply.pid };
+  };
+
+  const requireSocket = async (jobId: string): Promise<void> => {
+    if ((await socketInode(jobSocketPath(paths, jobId))) === null) {
+      throw new ClaudePodError(
+        ErrorCodes.INTERNAL,
+        `API proxy: no socket for job ${jobId} (see ${paths.logFile})`,
+        {
+          details: { jobId, logFile: paths.logFile },
+        },
+      );
     }
   };
-  // The daemon may have exited since (idle, or killed): a granted token must meet a live proxy.
-  const ensureServing = async (): Promise<void> => {
-    if ((await probeProxy(paths.socketPath, 1000)) === serving.pid) return;
-    serving = await startOrReuse(options, paths);
-  };
+
+  const touchActivity = (jobId: string): Promise<void> =>
+    writeFile(activityFile(paths, jobId), '', { flag: 'a', mode: 0o600 });
+
   return {
-    socketDir: paths.socketDir,
-    socketPath: paths.socketPath,
-    credentialKind: options.credential.kind,
+    paths,
+    credentialKind: options.credential.kind === 'api-key' ? 'api-key' : 'oauth',
     get pid() {
       return serving.pid;
     },
     reused: initial.reused,
-    grant: (jobId) => {
-      checkJobId(jobId);
+    grant: (jobId, opts = {}) => {
+      assertJobId(jobId);
       return serialized(paths.dir, async () => {
+        const owner = opts.owner ?? defaultOwner;
+        await prepareProxyDir(paths);
+        await prepareSocketRoot(paths.socketRoot);
+        const socketDir = jobSocketDir(paths, jobId);
+        await prepareJobSocketDir(socketDir, owner);
+        await touchActivity(jobId);
         const token = newCapabilityToken();
         const data = await readTokensFile(paths.tokensFile);
-        data.tokens[jobId] = { sha256: hashToken(token), grantedAt: Date.now() };
+        data.tokens[jobId] = {
+          sha256: hashToken(token),
+          grantedAt: Date.now(),
+          uid: owner.uid,
+          gid: owner.gid,
+        };
         await writeTokensFile(paths.tokensFile, data);
-        await ensureServing();
-        return token;
+        await syncServing();
+        await requireSocket(jobId);
+        return {
+          token,
+          socketDir,
+          socketPath: jobSocketPath(paths, jobId),
+          activityFile: activityFile(paths, jobId),
+        };
       });
     },
-    revoke: (jobId) =>
-      serialized(paths.dir, async () => {
+    revoke: (jobId) => {
+      assertJobId(jobId);
+      return serialized(paths.dir, async () => {
         const data = await readTokensFile(paths.tokensFile);
-        if (!(jobId in data.tokens)) return;
-        delete data.tokens[jobId];
-        await writeTokensFile(paths.tokensFile, data);
-      }),
+        if (jobId in data.tokens) {
+          delete data.tokens[jobId];
+          await writeTokensFile(paths.tokensFile, data);
+        }
+        // The daemon closes the socket now if it answers; the files go either way.
+        await requestSync(paths.controlSocket, SYNC_TIMEOUT_MS);
+        await rm(jobSocketDir(paths, jobId), { recursive: true, force: true });
+        await rm(activityFile(paths, jobId), { force: true });
+      });
+    },
     isGranted: async (jobId) => jobId in (await readTokensFile(paths.tokensFile)).tokens,
-    ensureRunning: () => serialized(paths.dir, ensureServing),
+    reattach: (jobId) => {
+      assertJobId(jobId);
+      return serialized(paths.dir, async () => {
+        const entry = (await readTokensFile(paths.tokensFile)).tokens[jobId];
+        if (!entry) return null;
+        await prepareProxyDir(paths);
+        await prepareSocketRoot(paths.socketRoot);
+        const owner =
+          entry.uid === undefined ? defaultOwner : { uid: entry.uid, gid: entry.gid ?? entry.uid };
+        // The directory normally survived (it is what the container mounts); recreated only if gone.
+        await prepareJobSocketDir(jobSocketDir(paths, jobId), owner);
+        await touchActivity(jobId);
+        await syncServing();
+        await requireSocket(jobId);
+        return {
+          socketDir: jobSocketDir(paths, jobId),
+          socketPath: jobSocketPath(paths, jobId),
+          activityFile: activityFile(paths, jobId),
+        };
+      });
+    },
+    ensureRunning: () =>
+      serialized(paths.dir, async () => {
+        const health = await fetchHealth(paths.controlSocket, HEALTH_TIMEOUT_MS);
+        if (health && matches(ctx, health)) serving = { ...serving, pid: health.pid };
+        else serving = await startOrReuse(ctx);
+      }),
+    health: (timeoutMs = HEALTH_TIMEOUT_MS) => fetchHealth(paths.controlSocket, timeoutMs),
     stop: ({ graceMs = 5000 } = {}) =>
       serialized(paths.dir, async () => {
-        const current = (await readPidFile(paths.pidFile))?.pid ?? serving.pid;
-        for (const target of new Set([serving.pid, current])) {
-          if (!isAlive(target) || !(await isProxyProcess(target))) continue;
+        const named = (await readPidFile(paths.pidFile))?.pid;
+        const answering = (await fetchHealth(paths.controlSocket, 500))?.pid;
+        for (const target of new Set([serving.pid, named, answering])) {
+          if (target === undefined || !isAlive(target) || !(await isProxyProcess(target))) continue;
           process.kill(target, 'SIGTERM');
           if (!(await waitFor(() => !isAlive(target), graceMs))) {
             process.kill(target, 'SIGKILL');

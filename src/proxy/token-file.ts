@@ -2,22 +2,30 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
 import { z } from 'zod';
+import type { SocketOwner } from './paths.js';
 
 /**
  * The capability tokens of one state directory. Only SHA-256 hashes are stored: the file tells
- * the proxy which tokens are valid and for which job, but reading it does not yield a usable token.
- * Written atomically (rename), so the daemon never sees half a file.
+ * the proxy which tokens are valid, for which job, and who owns that job's socket, but reading it
+ * does not yield a usable token. Written atomically (rename), so the daemon never sees half a
+ * file. It is the one source of truth: a daemon that starts (or takes over) serves a socket for
+ * every job listed here.
  */
+const entrySchema = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  grantedAt: z.number(),
+  /** Owner of the job's socket directory and socket (version 2; absent: the daemon's own user). */
+  uid: z.number().int().nonnegative().optional(),
+  gid: z.number().int().nonnegative().optional(),
+});
 const tokensFileSchema = z.object({
-  version: z.literal(1),
-  tokens: z.record(
-    z.string(),
-    z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), grantedAt: z.number() }),
-  ),
+  version: z.union([z.literal(1), z.literal(2)]),
+  tokens: z.record(z.string(), entrySchema),
 });
 export type TokensFile = z.infer<typeof tokensFileSchema>;
+export type TokenEntry = z.infer<typeof entrySchema>;
 
-export const emptyTokensFile = (): TokensFile => ({ version: 1, tokens: {} });
+export const emptyTokensFile = (): TokensFile => ({ version: 2, tokens: {} });
 
 export function newCapabilityToken(): string {
   return `cpod_${randomBytes(32).toString('base64url')}`;
@@ -39,7 +47,7 @@ export async function readTokensFile(path: string): Promise<TokensFile> {
 }
 
 export async function writeTokensFile(path: string, data: TokensFile): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+  await writeFileAtomic(path, `${JSON.stringify({ ...data, version: 2 }, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Identity of the file's current version: an atomic rename changes the inode. */
@@ -53,20 +61,43 @@ export async function tokensFileVersion(path: string): Promise<string> {
   }
 }
 
-/** The daemon's view: token hash → job id, reloaded whenever the file's version changes. */
+export interface GrantedJob {
+  jobId: string;
+  owner: SocketOwner | null;
+}
+
+/**
+ * The daemon's view: token hash → job id, in memory. Requests never touch the disk: the table is
+ * reloaded when the file changes (watch), on every tick, and when a client asks (control `sync`),
+ * which is how a grant or a revocation takes effect before the client's call returns.
+ */
 export class TokenTable {
   private byHash = new Map<string, string>();
+  private jobs = new Map<string, GrantedJob>();
   private version = '';
-  private loading: Promise<void> | null = null;
+  private loading: Promise<boolean> | null = null;
 
   constructor(private readonly path: string) {}
 
   get size(): number {
-    return this.byHash.size;
+    return this.jobs.size;
   }
 
-  /** Reloads if the file changed since the last load (one stat when it did not). */
-  async refresh(): Promise<void> {
+  /** The job the token was granted to, or null. */
+  jobFor(token: string): string | null {
+    return this.byHash.get(hashToken(token)) ?? null;
+  }
+
+  granted(): GrantedJob[] {
+    return [...this.jobs.values()];
+  }
+
+  has(jobId: string): boolean {
+    return this.jobs.has(jobId);
+  }
+
+  /** Reloads if the file changed since the last load (one stat when it did not); true when it did. */
+  refresh(): Promise<boolean> {
     // Concurrent callers share one reload.
     this.loading ??= this.reload().finally(() => {
       this.loading = null;
@@ -74,19 +105,20 @@ export class TokenTable {
     return this.loading;
   }
 
-  /** The job id the token was granted to, or null. Checks the file first, so revocations apply at once. */
-  async lookup(token: string): Promise<string | null> {
-    await this.refresh();
-    return this.byHash.get(hashToken(token)) ?? null;
-  }
-
-  private async reload(): Promise<void> {
+  private async reload(): Promise<boolean> {
     const version = await tokensFileVersion(this.path);
-    if (version === this.version) return;
+    if (version === this.version) return false;
     const data = await readTokensFile(this.path);
-    const next = new Map<string, string>();
-    for (const [jobId, entry] of Object.entries(data.tokens)) next.set(entry.sha256, jobId);
-    this.byHash = next;
+    const byHash = new Map<string, string>();
+    const jobs = new Map<string, GrantedJob>();
+    for (const [jobId, entry] of Object.entries(data.tokens)) {
+      byHash.set(entry.sha256, jobId);
+      const owner = entry.uid === undefined ? null : { uid: entry.uid, gid: entry.gid ?? entry.uid };
+      jobs.set(jobId, { jobId, owner });
+    }
+    this.byHash = byHash;
+    this.jobs = jobs;
     this.version = version;
+    return true;
   }
 }

@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ClaudePodError, ErrorCodes } from './errors.js';
+import { parseAllowlistEntry } from './egress-allowlist.js';
+import { DEFAULT_OAUTH_TOKEN_URL, DEFAULT_REFRESH_MARGIN_SECONDS } from './oauth-endpoint.js';
 import { expandHome } from './paths.js';
 import { parseSize } from './sizes.js';
 
@@ -43,11 +45,13 @@ export const configSchema = z.strictObject({
     .default('1.0')
     .describe('CPU limit for containers'),
   network: z
-    .enum(['none', 'bridge', 'host'])
+    .enum(['none', 'proxy', 'bridge', 'host'])
     .default('none')
     .describe(
-      'Network mode (none, bridge, host). The model API is always reached through the host-side proxy, ' +
-        'so "none" (our default; the seed defaulted to bridge) leaves the container no other egress.',
+      'Network mode (none, proxy, bridge, host). The model API is always reached through the host-side proxy, ' +
+        'so "none" (our default; the seed defaulted to bridge) leaves the container no other egress; ' +
+        '"proxy" keeps the container on loopback only and lets HTTP(S) through the host-side proxy to the ' +
+        'hosts in egressAllowlist.',
     ),
   sessionsDir: z
     .string()
@@ -147,6 +151,38 @@ export const configSchema = z.strictObject({
     .string()
     .default('~/.claude/.credentials.json')
     .describe('Claude OAuth credentials file (read on the host only)'),
+  egressAllowlist: z
+    .array(
+      z.string().superRefine((entry, ctx) => {
+        const problem = parseAllowlistEntry(entry);
+        if (typeof problem === 'string') ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .default([])
+    .describe(
+      'With network "proxy": the hosts the container may reach through the host-side proxy, each "host", ' +
+        '"*.host" (subdomains only), an IP address or "[IPv6]", optionally ":port" (default: any port). ' +
+        'Empty (default): nothing. A name resolving to a loopback, link-local or private address is refused ' +
+        'unless that address is listed itself.',
+    ),
+  refuseServerTools: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Refuse model API requests that enable server-side tools (web search/fetch, code execution, MCP ' +
+        "connector): they reach the internet from Anthropic's side whatever the network mode",
+    ),
+  oauthTokenUrl: z
+    .string()
+    .url()
+    .default(DEFAULT_OAUTH_TOKEN_URL)
+    .describe("OAuth token endpoint the host-side proxy refreshes the Claude login at (Claude Code's own)"),
+  oauthRefreshMarginSeconds: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(DEFAULT_REFRESH_MARGIN_SECONDS)
+    .describe('Refresh the OAuth token this many seconds before it expires'),
   openclawConfigPath: z
     .string()
     .default('~/.openclaw/openclaw.json')

@@ -3,7 +3,10 @@
  * only this much of it; src/proxy implements it, tests may pass their own.
  */
 export interface ApiAccess {
-  /** Directory holding the proxy's socket; bind-mounted read-only into the container. */
+  /**
+   * The job's own directory holding its proxy socket (`api.sock`); bind-mounted read-only into
+   * that job's container only. The token works on this socket and no other.
+   */
   socketDir: string;
   /** A fresh capability token for one job; the container sees only this, never the secret. */
   token: string;
@@ -18,7 +21,10 @@ export interface ApiAccess {
 export interface ApiGate {
   /** Throws NO_AUTH when the host has no credential. */
   grant(jobId: string): Promise<ApiAccess>;
-  /** After a restart: make sure the job's existing token still works (its container holds it). */
+  /**
+   * After a restart: make sure the job's existing token still works (its container holds it) and
+   * its socket is in place again in the directory the container mounts.
+   */
   reattach(jobId: string): Promise<Pick<ApiAccess, 'activityFile'> | void>;
   revoke(jobId: string): Promise<void>;
   /** Stop what the gate started, when nothing needs it any more. */

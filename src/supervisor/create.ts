@@ -23,6 +23,7 @@ import { sessionDiskLimits } from './session-files.js';
 import { acquireStateLock } from './state-lock.js';
 import { statePaths } from './state-paths.js';
 import { Supervisor, type SupervisorTiming } from './supervisor.js';
+import { proxyOptionsFor } from './proxy-options-for.js';
 
 export interface CreateSupervisorOptions {
   logger?: Logger;
@@ -124,17 +125,19 @@ export async function openOwner(
     const engine = options.engine ?? createEngine(toRuntimeSpec(runtime));
     const { state, dropped } = await loadRegistry(paths);
     if (dropped.length) logger.warn({ dropped }, 'registry entries with invalid ids were dropped');
+    // A rootful runtime maps the container's uid 1000 to the host's: hand it its directories.
+    const containerUid = process.getuid?.() === 0 && !runtime.rootless ? 1000 : null;
     const apiGate =
       options.apiGate ??
       new ProxyGate({
         sessionsDir: config.sessionsDir,
         upstream: config.apiBaseUrl,
         credentialsPath: config.credentialsPath,
+        proxyOptions: proxyOptionsFor(config),
+        socketOwner: containerUid === null ? null : { uid: containerUid, gid: containerUid },
         ...(options.env ? { env: options.env } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
       });
-    // A rootful runtime maps the container's uid 1000 to the host's: hand it its directories.
-    const containerUid = process.getuid?.() === 0 && !runtime.rootless ? 1000 : null;
     const notifier = new Notifier({
       url: config.notifyWebhookUrl,
       hooksToken: config.hooksToken,

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../shared/config.js';
 import { formatSize } from '../shared/sizes.js';
 import type { ContainerSpec, JobSpec, Mount, RuntimeSpec } from '../shared/protocol.js';
 import type { ApiAccess } from './api-gate.js';
+import { egressProxyEnv, noProxyEnv } from './egress-env.js';
 import type { JobRecord } from './records.js';
 
 /** The container user: never root. Our image's `agent` user has this uid/gid. */
@@ -147,6 +148,11 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
   const userns = containerUserNamespace(args.runtime, CONTAINER_USER);
   const secretEnv: Record<string, string> =
     api.kind === 'oauth' ? { CLAUDE_CODE_OAUTH_TOKEN: api.token } : { ANTHROPIC_API_KEY: api.token };
+  // `proxy`: no network but loopback (as `none`); HTTP(S) goes through the forwarder to the host's proxy.
+  if (config.network === 'proxy') {
+    Object.assign(env, noProxyEnv());
+    Object.assign(secretEnv, egressProxyEnv(port, api.token));
+  }
 
   return {
     name: args.containerName,
@@ -162,7 +168,7 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
     pidsLimit: config.pidsLimit,
     ...writableLayers(config),
     logMaxSize: formatSize(containerLogCap(config.maxOutputSize)),
-    network: config.network,
+    network: config.network === 'proxy' ? 'none' : config.network,
     apparmorProfile: config.apparmorProfile,
     user: CONTAINER_USER,
     ...(userns ? { userns } : {}),

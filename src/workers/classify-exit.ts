@@ -8,6 +8,7 @@ import {
   startupTimeout,
   type SerializedError,
 } from '../shared/errors.js';
+import { AUTH_EXPIRED_MARKER, LOGIN_AGAIN_HINT } from '../shared/auth-expired.js';
 import type { ClaudeReport } from '../shared/protocol.js';
 import type { DiskFull } from './disk-watch.js';
 import type { TimerKind } from './timers.js';
@@ -90,6 +91,19 @@ export function classifyExit(f: ExitFacts): Classified {
         ErrorCodes.RUNTIME_FAILED,
         withStderr(`The container runtime could not run the job (exit code ${f.exitCode})`),
         { details: { exitCode: f.exitCode } },
+      ),
+    );
+  }
+  // The host-side proxy could not refresh the Claude login (src/proxy/credential-source.ts): its
+  // 401 message, which Claude Code quotes, carries the marker and what to run.
+  const authExpired = [f.report.result ?? '', stderr].find((text) => text.includes(AUTH_EXPIRED_MARKER));
+  if (authExpired !== undefined && (f.report.isError === true || !f.sawResult || f.exitCode !== 0)) {
+    const from = authExpired.indexOf(AUTH_EXPIRED_MARKER) + AUTH_EXPIRED_MARKER.length;
+    return fail(
+      new ClaudePodError(
+        ErrorCodes.AUTH_EXPIRED,
+        `Claude login expired:${(authExpired.slice(from, from + 400).split(/["}]/)[0] ?? '').trimEnd()}`,
+        { details: { exitCode: f.exitCode, hint: LOGIN_AGAIN_HINT } },
       ),
     );
   }

@@ -62,12 +62,10 @@ describe.skipIf(!env.available)(`the idle watchdog (real runtime and CLI)${skipN
       await stack?.dispose();
     });
 
-    // DISABLED until the model-API proxy moves the job's activity file (ApiAccess.activityFile)
-    // while bytes flow: that proxy change is not on main yet. Claude Code prints nothing while
-    // one reply streams (stream-json has one line per finished block) and uses next to no CPU,
-    // so without the activity file this job fails with IDLE_TIMEOUT after 30 s. Enable it (drop
-    // `.skip`) once the proxy writes the activity file; it takes about 155 s.
-    it.skip('150 s of one reply with idleTimeout 30: the job is not idle, and completes', async () => {
+    // Claude Code prints nothing while one reply streams (stream-json has one line per finished
+    // block) and uses next to no CPU: only the proxy's activity file (ApiAccess.activityFile),
+    // moved while bytes flow through the job's socket, keeps this job from IDLE_TIMEOUT after 30 s.
+    it('150 s of one reply with idleTimeout 30: the job is not idle, and completes', async () => {
       const sup = stack.supervisor;
       const { jobId } = await sup.start({
         prompt: `long ${formatDirective('slow-stream', { count: 150, delay: 1000 })}`,

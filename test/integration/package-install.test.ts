@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { requireRuntime, skipNote } from './helpers/runtime.js';
 
 const run = promisify(execFile);
@@ -45,6 +46,8 @@ describe.skipIf(!env.available)(`npm pack + npm install -g${skipNote(env)}`, () 
   }, 300_000);
 
   afterAll(async () => {
+    // The demo's session keeps its loop-mounted disks (workspace, ~/.claude) until a cleanup.
+    if (dir) await releaseDisksUnder(dir);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

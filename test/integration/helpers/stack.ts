@@ -13,6 +13,7 @@ import { testWorkerThreadsConfig } from '../../fixtures/worker-threads.js';
 import { testRuntimeConfig } from './runtime.js';
 import { waitForEnd } from './wait.js';
 import { releaseDisksUnder } from '../../fixtures/disks.js';
+import { proxyPaths } from '../../../src/proxy/paths.js';
 
 /** The key the tests' "host" holds; the proxy injects it, the container never sees it. */
 export const TEST_API_KEY = 'sk-test-real-key-held-by-the-host';
@@ -77,6 +78,11 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
       await mock.close();
       await releaseDisksUnder(dir);
       await rm(dir, { recursive: true, force: true });
+      // The proxy's socket root lives under the OS temp dir, named for the state dir.
+      await rm(proxyPaths(join(config.sessionsDir as string, '.proxy')).socketRoot, {
+        recursive: true,
+        force: true,
+      });
     },
   };
   return stack;

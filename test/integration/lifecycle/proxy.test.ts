@@ -1,12 +1,17 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobLikeSpec } from '../../../src/doctor/job-like-spec.js';
 import { createMockApi } from '../../../src/mock-api/index.js';
-import { ensureApiProxy, type ApiProxyHandle, type CredentialKind } from '../../../src/proxy/client.js';
+import {
+  ensureApiProxy,
+  type ApiProxyHandle,
+  type CredentialKind,
+  type JobGrant,
+} from '../../../src/proxy/client.js';
 import type { ContainerSpec } from '../../../src/runtime/engine.js';
 import { parseConfig } from '../../../src/shared/config.js';
 import type { ApiAccess } from '../../../src/supervisor/api-gate.js';
@@ -61,6 +66,15 @@ async function jobContainer(
 
 const scratch: string[] = [];
 
+/**
+ * Who the container's user is on the host, as the supervisor computes it (create.ts): rootful
+ * engines map uid 1000 straight through; rootless podman maps it to the user running us.
+ */
+function containerOwner(): { uid: number; gid: number } | undefined {
+  const rt = mustHave(env);
+  return process.getuid?.() === 0 && !rt.runtime.rootless ? { uid: 1000, gid: 1000 } : undefined;
+}
+
 /** Runs a container to its end; its stdout, stderr tail and exit code. */
 async function runToEnd(spec: ContainerSpec): Promise<{ out: string; err: string; exitCode: number | null }> {
   const stream = mustHave(env).engine.run(spec);
@@ -76,7 +90,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
   let baitPort: number;
   let stateDir: string;
   let proxy: ApiProxyHandle;
-  let token: string;
+  let job: JobGrant;
 
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -89,15 +103,16 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
       stateDir,
       upstream: upstream.url,
       credential: { kind: 'api-key', value: REAL_KEY },
+      socketOwner: containerOwner(),
     });
-    token = await proxy.grant('job-it');
+    job = await proxy.grant('job-it');
   });
 
   afterAll(async () => {
     if (env.available) await reapByLabel(env.engine, `${TEST_RUN_LABEL}=${testRunId}`);
     await Promise.all(scratch.map((d) => rm(d, { recursive: true, force: true })));
     await proxy?.stop().catch(() => undefined);
-    if (proxy) await rm(proxy.socketDir, { recursive: true, force: true });
+    if (proxy) await rm(proxy.paths.socketRoot, { recursive: true, force: true });
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
     bait?.close();
     await upstream?.close();
@@ -118,7 +133,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
       'echo "SELF_PPID:$PPID"',
     ].join('\n');
     const result = await runToEnd(
-      await jobContainer('egress', { socketDir: proxy.socketDir, token, kind: 'api-key' }, [
+      await jobContainer('egress', { socketDir: job.socketDir, token: job.token, kind: 'api-key' }, [
         'sh',
         '-c',
         script,
@@ -142,7 +157,53 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
 
     const seen = upstream.seen.find((s) => s.url === '/v1/messages?beta=true');
     expect(seen?.headers['x-api-key']).toBe(REAL_KEY);
-    expect(JSON.stringify(upstream.seen)).not.toContain(token);
+    expect(JSON.stringify(upstream.seen)).not.toContain(job.token);
+  });
+
+  it("refuses job A's token from job B's container with 401, for curl and for the real Claude Code", async () => {
+    const b = await proxy.grant('job-it-b');
+    const api = 'http://127.0.0.1:8119';
+    const status = (key: string) =>
+      `curl -sS -o /dev/null -w '%{http_code}' -X POST '${api}/v1/messages?beta=true' -H "x-api-key: ${key}" -H 'content-type: application/json' -d '{}'`;
+    // Job A's token reaches B's container on stdin (as if it had leaked), B's own in its environment.
+    const script = [
+      'read -r OTHER',
+      `echo "OWN:$(${status('$ANTHROPIC_API_KEY')})"`,
+      `echo "A:$(${status('$OTHER')})"`,
+    ].join('\n');
+    const seenBefore = upstream.seen.length;
+    const curl = await runToEnd(
+      await jobContainer(
+        'cross',
+        { socketDir: b.socketDir, token: b.token, kind: 'api-key' },
+        ['sh', '-c', script],
+        `${job.token}\n`,
+      ),
+    );
+    expect(curl.out, curl.err).toContain('OWN:200');
+    expect(curl.out).toContain('A:401');
+    expect(upstream.seen.length).toBe(seenBefore + 1);
+
+    // The real Claude Code in B's container, holding A's token: an authentication error, nothing upstream.
+    const cli = await runToEnd(
+      await jobContainer(
+        'cross-cli',
+        { socketDir: b.socketDir, token: job.token, kind: 'api-key' },
+        claudeCommand(null),
+        'say hello',
+      ),
+    );
+    const result = cli.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type?: string; is_error?: boolean; result?: string })
+      .find((l) => l.type === 'result');
+    expect(result?.is_error, `${cli.out}\n${cli.err}`).toBe(true);
+    expect(upstream.seen.length).toBe(seenBefore + 1);
+    const log = await readFile(proxy.paths.logFile, 'utf8');
+    expect(log).toMatch(/"socketJob":"job-it-b","tokenJob":"job-it"/);
+    expect(log).not.toContain(job.token);
+    expect(log).not.toContain(b.token);
   });
 
   for (const kind of ['api-key', 'oauth'] as CredentialKind[]) {
@@ -154,14 +215,16 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
         stateDir: dir,
         upstream: mock.url ?? '',
         credential: { kind, value: secret },
+        socketOwner: containerOwner(),
       });
       try {
-        const capability = await cliProxy.grant('job-cli');
+        const grant = await cliProxy.grant('job-cli');
+        const capability = grant.token;
         // The job's own container and command, Claude Code's prompt on its stdin.
         const result = await runToEnd(
           await jobContainer(
             `cli-${kind}`,
-            { socketDir: cliProxy.socketDir, token: capability, kind },
+            { socketDir: grant.socketDir, token: capability, kind },
             claudeCommand(null),
             'say hello',
           ),
@@ -186,7 +249,7 @@ describe.skipIf(!env.available)(`api proxy from inside a --network none containe
         expect(JSON.stringify(mock.requests)).not.toContain(capability);
       } finally {
         await cliProxy.stop().catch(() => undefined);
-        await rm(cliProxy.socketDir, { recursive: true, force: true });
+        await rm(cliProxy.paths.socketRoot, { recursive: true, force: true });
         await rm(dir, { recursive: true, force: true });
         await mock.close();
       }

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { proxyPaths } from '../../../src/proxy/paths.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type ApiProxyHandle } from '../../../src/proxy/client.js';
+import { ensureApiProxy, type ApiProxyHandle, type JobGrant } from '../../../src/proxy/client.js';
 import { startUpstream } from './fixtures/upstream.js';
 import { json, open, proxyScratch, readUntil, send, streamBody } from './fixtures/http.js';
 
@@ -13,6 +13,7 @@ describe('api proxy (api-key credential)', () => {
   const scratch = proxyScratch();
   let upstream: Upstream;
   let proxy: ApiProxyHandle;
+  let job: JobGrant;
   let token: string;
   let stateDir: string;
 
@@ -26,7 +27,8 @@ describe('api proxy (api-key credential)', () => {
         credential: { kind: 'api-key', value: REAL_KEY },
       }),
     );
-    token = await proxy.grant('job-1');
+    job = await proxy.grant('job-1');
+    token = job.token;
   });
   afterAll(async () => {
     await scratch.cleanup();
@@ -36,21 +38,22 @@ describe('api proxy (api-key credential)', () => {
     upstream.seen.length = 0;
   });
 
-  it('puts its socket in a short, traversable directory', () => {
-    expect(Buffer.byteLength(proxy.socketPath)).toBeLessThanOrEqual(107);
-    expect(proxy.socketPath).toBe(`${proxy.socketDir}/api.sock`);
+  it("puts the job's socket in a short directory of its own", () => {
+    expect(Buffer.byteLength(job.socketPath)).toBeLessThanOrEqual(107);
+    expect(job.socketPath).toBe(`${job.socketDir}/api.sock`);
+    expect(job.socketDir.startsWith(`${proxy.paths.socketRoot}/`)).toBe(true);
     expect(proxy.credentialKind).toBe('api-key');
     expect(token).toMatch(/^cpod_[A-Za-z0-9_-]{43}$/);
   });
 
   it('answers HEAD / and GET / itself, without a token', async () => {
-    expect((await send(proxy, { method: 'HEAD', path: '/' })).status).toBe(200);
-    expect((await send(proxy, { method: 'GET', path: '/' })).status).toBe(200);
+    expect((await send(job, { method: 'HEAD', path: '/' })).status).toBe(200);
+    expect((await send(job, { method: 'GET', path: '/' })).status).toBe(200);
     expect(upstream.seen).toHaveLength(0);
   });
 
   it('swaps the capability (x-api-key) for the real key', async () => {
-    const reply = await send(proxy, {
+    const reply = await send(job, {
       method: 'POST',
       path: '/v1/messages?beta=true',
       headers: { ...json, 'x-api-key': token, 'anthropic-version': '2023-06-01' },
@@ -68,7 +71,7 @@ describe('api proxy (api-key credential)', () => {
   });
 
   it('accepts the capability as Authorization: Bearer too', async () => {
-    const reply = await send(proxy, {
+    const reply = await send(job, {
       method: 'POST',
       path: '/v1/messages/count_tokens',
       headers: { ...json, authorization: `Bearer ${token}` },
@@ -81,17 +84,18 @@ describe('api proxy (api-key credential)', () => {
 
   it('forwards GET /v1/models and /v1/models/<id>', async () => {
     for (const path of ['/v1/models', '/v1/models/claude-sonnet-4-5']) {
-      expect((await send(proxy, { path, headers: { 'x-api-key': token } })).status).toBe(200);
+      expect((await send(job, { path, headers: { 'x-api-key': token } })).status).toBe(200);
     }
     expect(upstream.seen.map((s) => s.url)).toEqual(['/v1/models', '/v1/models/claude-sonnet-4-5']);
   });
 
   it('refuses a missing, unknown or revoked token with an Anthropic-shaped 401', async () => {
-    const other = await proxy.grant('job-2');
-    const post = (headers: Record<string, string>) =>
-      send(proxy, { method: 'POST', path: '/v1/messages', headers: { ...json, ...headers }, body: '{}' });
+    const otherJob = await proxy.grant('job-2');
+    const other = otherJob.token;
+    const post = (headers: Record<string, string>, target: JobGrant = job) =>
+      send(target, { method: 'POST', path: '/v1/messages', headers: { ...json, ...headers }, body: '{}' });
 
-    expect((await post({ 'x-api-key': other })).status).toBe(200);
+    expect((await post({ 'x-api-key': other }, otherJob)).status).toBe(200);
     await proxy.revoke('job-2');
     expect(await proxy.isGranted('job-2')).toBe(false);
     const attempts: Array<Record<string, string>> = [
@@ -127,7 +131,7 @@ describe('api proxy (api-key credential)', () => {
       ['DELETE', '/v1/models'],
     ];
     for (const [method, path] of cases) {
-      const reply = await send(proxy, { method, path, headers: { ...json, 'x-api-key': token }, body: '{}' });
+      const reply = await send(job, { method, path, headers: { ...json, 'x-api-key': token }, body: '{}' });
       expect(reply.status, `${method} ${path}`).toBe(403);
       expect(JSON.parse(reply.body)).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
     }
@@ -135,7 +139,7 @@ describe('api proxy (api-key credential)', () => {
   });
 
   it('pipes SSE through as it is produced', async () => {
-    const { res } = await open(proxy, {
+    const { res } = await open(job, {
       method: 'POST',
       path: '/v1/messages',
       headers: { ...json, 'x-api-key': token },
@@ -158,7 +162,7 @@ describe('api proxy (api-key credential)', () => {
   });
 
   it('aborts the upstream request when the client disconnects mid-stream', async () => {
-    const { res, req } = await open(proxy, {
+    const { res, req } = await open(job, {
       method: 'POST',
       path: '/v1/messages',
       headers: { ...json, 'x-api-key': token },
@@ -182,8 +186,6 @@ describe('api proxy (api-key credential)', () => {
       expect((await stat(file)).mode & 0o777, file).toBe(0o600);
     }
     expect((await stat(paths.dir)).mode & 0o777).toBe(0o700);
-    expect((await stat(proxy.socketDir)).mode & 0o777).toBe(0o711);
-    expect((await stat(proxy.socketPath)).mode & 0o777).toBe(0o666);
   });
 });
 
@@ -202,8 +204,9 @@ describe('api proxy (oauth credential)', () => {
         }),
       );
       expect(proxy.credentialKind).toBe('oauth');
-      const token = await proxy.grant('job-o');
-      const reply = await send(proxy, {
+      const job = await proxy.grant('job-o');
+      const token = job.token;
+      const reply = await send(job, {
         method: 'POST',
         path: '/v1/messages',
         headers: { ...json, authorization: `Bearer ${token}`, 'anthropic-beta': 'oauth-2025-04-20' },
@@ -228,11 +231,11 @@ describe('api proxy (oauth credential)', () => {
         credential: { kind: 'api-key', value: REAL_KEY },
       }),
     );
-    const token = await proxy.grant('job-x');
-    const reply = await send(proxy, {
+    const job = await proxy.grant('job-x');
+    const reply = await send(job, {
       method: 'POST',
       path: '/v1/messages',
-      headers: { 'x-api-key': token },
+      headers: { 'x-api-key': job.token },
       body: '{}',
     });
     expect(reply.status).toBe(502);

@@ -19,6 +19,7 @@ describe('container forwarder (TCP -> unix socket)', () => {
   let forwarder: ChildProcess;
   let port: number;
   let token: string;
+  let socketPath: string;
 
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -30,13 +31,15 @@ describe('container forwarder (TCP -> unix socket)', () => {
         credential: { kind: 'api-key', value: 'sk-real' },
       }),
     );
-    token = await proxy.grant('job-f');
+    const job = await proxy.grant('job-f');
+    token = job.token;
+    socketPath = job.socketPath;
     const readyFile = join(stateDir, 'forwarder.ready');
     forwarder = spawn(process.execPath, [join(containerDir, 'runtime', 'forwarder.mjs')], {
       env: {
         PATH: process.env.PATH,
         CLAUDE_POD_API_PORT: '0',
-        CLAUDE_POD_API_SOCKET: proxy.socketPath,
+        CLAUDE_POD_API_SOCKET: socketPath,
         CLAUDE_POD_FORWARDER_READY: readyFile,
       },
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { finished } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy } from '../../../src/proxy/client.js';
-import { probeProxy } from '../../../src/proxy/probe.js';
+import { fetchHealth } from '../../../src/proxy/control.js';
 import { readPidFile } from '../../../src/proxy/pid-file.js';
 import { proxyPaths } from '../../../src/proxy/paths.js';
+import { startProxyFromChild } from './fixtures/starter.js';
 import { startUpstream } from './fixtures/upstream.js';
 import { isAlive, json, open, proxyScratch, readUntil, send, streamBody, waitFor } from './fixtures/http.js';
 
@@ -43,7 +41,7 @@ describe('api proxy daemon lifecycle', () => {
     expect(first.reused).toBe(false);
     expect(second.reused).toBe(true);
     expect(second.pid).toBe(first.pid);
-    expect(second.socketDir).toBe(first.socketDir);
+    expect(second.paths.controlSocket).toBe(first.paths.controlSocket);
     // The pid file names the daemon and the configuration's hash, never the secret.
     const pidFile = await readPidFile(proxyPaths(stateDir).pidFile);
     expect(pidFile?.pid).toBe(first.pid);
@@ -59,8 +57,9 @@ describe('api proxy daemon lifecycle', () => {
         credential: { kind: 'api-key', value: 'key-old' },
       }),
     );
-    const token = await old.grant('job-1');
-    const { res } = await open(old, {
+    const job = await old.grant('job-1');
+    const token = job.token;
+    const { res } = await open(job, {
       method: 'POST',
       path: '/v1/messages',
       headers: { ...json, 'x-api-key': token },
@@ -77,7 +76,7 @@ describe('api proxy daemon lifecycle', () => {
     );
     expect(fresh.reused).toBe(false);
     expect(fresh.pid).not.toBe(old.pid);
-    expect(await probeProxy(fresh.socketPath)).toBe(fresh.pid);
+    expect((await fresh.health())?.pid).toBe(fresh.pid);
 
     // The old daemon drains: its stream completes although the socket already belongs to the new one.
     expect(isAlive(old.pid)).toBe(true);
@@ -90,29 +89,121 @@ describe('api proxy daemon lifecycle', () => {
     await waitFor(() => !isAlive(old.pid));
 
     upstream.seen.length = 0;
-    expect((await post(fresh, token)).status).toBe(200);
+    expect((await post(job, token)).status).toBe(200);
     expect(upstream.seen[0]?.headers['x-api-key']).toBe('key-new');
+  });
+
+  it('hands over without a refused connect: every request during a takeover is answered', async () => {
+    const stateDir = await scratch.stateDir();
+    const options = {
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key' as const, value: 'key-1' },
+    };
+    const old = scratch.track(await ensureApiProxy(options));
+    const jobs = await Promise.all(['job-h1', 'job-h2', 'job-h3'].map((id) => old.grant(id)));
+    const failures: string[] = [];
+    let answered = 0;
+    let running = true;
+    const hammer = Promise.all(
+      jobs.map(async (job) => {
+        while (running) {
+          const reply = await post(job, job.token).catch((e: NodeJS.ErrnoException) => ({ status: e.code }));
+          if (reply.status === 200) answered += 1;
+          else failures.push(String(reply.status));
+          await new Promise((r) => setTimeout(r, 60)); // within the job's request rate (20/s)
+        }
+      }),
+    );
+    await waitFor(() => answered > 10);
+    const fresh = scratch.track(
+      await ensureApiProxy({ ...options, credential: { kind: 'api-key', value: 'key-2' } }),
+    );
+    await waitFor(() => !isAlive(old.pid), 15_000);
+    const after = answered;
+    await waitFor(() => answered > after + 10);
+    running = false;
+    await hammer;
+    expect(fresh.pid).not.toBe(old.pid);
+    expect(failures).toEqual([]);
+    expect(upstream.seen.at(-1)?.headers['x-api-key']).toBe('key-2');
+  });
+
+  it('never kills a daemon that is alive but slow to answer: it is reused once it answers', async () => {
+    const stateDir = await scratch.stateDir();
+    const options = {
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key' as const, value: 'key-busy' },
+    };
+    const first = scratch.track(await ensureApiProxy(options));
+    const job = await first.grant('job-busy');
+    const { res } = await open(job, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { ...json, 'x-api-key': job.token },
+      body: streamBody,
+    });
+    await readUntil(res, '{"n":1}');
+    // Stopped for 1.5 s: its health check times out meanwhile, as a starved daemon's would.
+    process.kill(first.pid, 'SIGSTOP');
+    const resume = setTimeout(() => process.kill(first.pid, 'SIGCONT'), 1500);
+    const t = Date.now();
+    const second = await ensureApiProxy({ ...options, busyGraceMs: 10_000 });
+    clearTimeout(resume);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(1400);
+    expect(second.reused).toBe(true);
+    expect(second.pid).toBe(first.pid);
+    upstream.release();
+    upstream.release();
+    upstream.release();
+    await readUntil(res, 'message_stop');
+    res.resume();
+    await finished(res);
+  });
+
+  it('a daemon silent past the grace is taken over, not killed: its stream finishes, then it exits', async () => {
+    const stateDir = await scratch.stateDir();
+    const options = {
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key' as const, value: 'key-hung' },
+    };
+    const old = scratch.track(await ensureApiProxy(options));
+    const job = await old.grant('job-hung');
+    const { res } = await open(job, {
+      method: 'POST',
+      path: '/v1/messages',
+      headers: { ...json, 'x-api-key': job.token },
+      body: streamBody,
+    });
+    await readUntil(res, '{"n":1}');
+    process.kill(old.pid, 'SIGSTOP');
+    let fresh;
+    try {
+      fresh = scratch.track(await ensureApiProxy({ ...options, busyGraceMs: 300 }));
+      expect(fresh.pid).not.toBe(old.pid);
+      // The job's socket is the new daemon's now; the old one is still there (stopped, not killed).
+      upstream.seen.length = 0;
+      expect((await post(job, job.token)).status).toBe(200);
+      expect(isAlive(old.pid)).toBe(true);
+    } finally {
+      process.kill(old.pid, 'SIGCONT');
+    }
+    upstream.release();
+    upstream.release();
+    upstream.release();
+    await readUntil(res, 'message_stop');
+    res.resume();
+    await finished(res);
+    await waitFor(() => !isAlive(old.pid), 10_000);
+    expect((await fresh.health())?.pid).toBe(fresh.pid);
   });
 
   it('survives a kill -9 of the process that started it', async () => {
     const stateDir = await scratch.stateDir();
-    const fixture = fileURLToPath(new URL('./fixtures/start-proxy.ts', import.meta.url));
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--import', tsx, fixture], {
-      env: {
-        ...process.env,
-        TEST_STATE_DIR: stateDir,
-        TEST_UPSTREAM: upstream.url,
-        TEST_API_KEY: 'key-child',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let line = '';
-    for await (const chunk of child.stdout) {
-      line += String(chunk);
-      if (line.includes('\n')) break;
-    }
-    const started = JSON.parse(line) as { pid: number; socketPath: string; token: string };
+    const started = await startProxyFromChild({ stateDir, upstream: upstream.url, apiKey: 'key-child' });
+    const child = started.child;
     const handle = scratch.track(
       await ensureApiProxy({
         stateDir,
@@ -123,7 +214,7 @@ describe('api proxy daemon lifecycle', () => {
     expect(handle.pid).toBe(started.pid);
 
     // An API stream is in flight when the starter dies.
-    const { res } = await open(handle, {
+    const { res } = await open(started, {
       method: 'POST',
       path: '/v1/messages',
       headers: { ...json, 'x-api-key': started.token },
@@ -142,7 +233,7 @@ describe('api proxy daemon lifecycle', () => {
     res.resume();
     await finished(res);
     expect(isAlive(started.pid)).toBe(true);
-    expect((await post(handle, started.token)).status).toBe(200);
+    expect((await post(started, started.token)).status).toBe(200);
   });
 
   it('exits by itself once it has had no tokens and no connections for idleExitMs', async () => {
@@ -155,19 +246,19 @@ describe('api proxy daemon lifecycle', () => {
         idleExitMs: 300,
       }),
     );
-    const token = await proxy.grant('job-1');
-    expect((await post(proxy, token)).status).toBe(200);
+    const job = await proxy.grant('job-1');
+    expect((await post(job, job.token)).status).toBe(200);
     await proxy.revoke('job-1');
     await waitFor(() => !isAlive(proxy.pid), 10_000);
-    expect(await probeProxy(proxy.socketPath)).toBeNull();
+    expect(await proxy.health()).toBeNull();
     expect(await readPidFile(proxyPaths(stateDir).pidFile)).toBeNull();
 
     // The supervisor's handle outlives the daemon: its next grant brings a daemon back.
     const firstPid = proxy.pid;
     const later = await proxy.grant('job-2');
     expect(proxy.pid).not.toBe(firstPid);
-    expect(await probeProxy(proxy.socketPath)).toBe(proxy.pid);
-    expect((await post(proxy, later)).status).toBe(200);
+    expect((await proxy.health())?.pid).toBe(proxy.pid);
+    expect((await post(later, later.token)).status).toBe(200);
   });
 
   it('exits after orphanExitMs without connections even when tokens were never revoked', async () => {
@@ -180,16 +271,16 @@ describe('api proxy daemon lifecycle', () => {
         orphanExitMs: 400,
       }),
     );
-    const token = await proxy.grant('job-left-behind');
-    expect((await post(proxy, token)).status).toBe(200);
+    const job = await proxy.grant('job-left-behind');
+    expect((await post(job, job.token)).status).toBe(200);
     await waitFor(() => !isAlive(proxy.pid), 10_000);
     // The token itself survives in the tokens file: a supervisor coming back may still use it.
     expect(await proxy.isGranted('job-left-behind')).toBe(true);
     await proxy.ensureRunning();
-    expect((await post(proxy, token)).status).toBe(200);
+    expect((await post(job, job.token)).status).toBe(200);
   });
 
-  it('listens again when its socket file is removed', async () => {
+  it('listens again when a socket file is removed', async () => {
     const stateDir = await scratch.stateDir();
     const proxy = scratch.track(
       await ensureApiProxy({
@@ -198,8 +289,26 @@ describe('api proxy daemon lifecycle', () => {
         credential: { kind: 'api-key', value: 'key-s' },
       }),
     );
-    await unlink(proxy.socketPath);
-    await waitFor(async () => (await probeProxy(proxy.socketPath, 200)) === proxy.pid);
+    const job = await proxy.grant('job-s');
+    await unlink(job.socketPath);
+    await unlink(proxy.paths.controlSocket);
+    await waitFor(async () => (await fetchHealth(proxy.paths.controlSocket, 200))?.pid === proxy.pid);
+    await waitFor(async () => (await post(job, job.token).catch(() => null))?.status === 200);
+  });
+
+  it('stops, writing nothing, when its state directory is removed under it (rm -rf of a state dir)', async () => {
+    const stateDir = await scratch.stateDir();
+    const proxy = await ensureApiProxy({
+      stateDir,
+      upstream: upstream.url,
+      credential: { kind: 'api-key', value: 'key-rm' },
+    });
+    await proxy.grant('job-rm');
+    const pid = proxy.pid;
+    // What an rm -rf does first in the proxy's directory: the pid file goes.
+    await unlink(proxy.paths.pidFile);
+    await waitFor(() => !isAlive(pid));
+    await expect(readdir(proxy.paths.dir)).resolves.not.toContain('proxy.json');
   });
 
   it('stop() ends the daemon and frees the socket', async () => {
@@ -211,7 +320,7 @@ describe('api proxy daemon lifecycle', () => {
     });
     await proxy.stop();
     expect(isAlive(proxy.pid)).toBe(false);
-    expect(await probeProxy(proxy.socketPath)).toBeNull();
+    expect(await proxy.health()).toBeNull();
     const again = scratch.track(
       await ensureApiProxy({
         stateDir,

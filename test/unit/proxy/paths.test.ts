@@ -2,8 +2,15 @@ import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { capabilityFrom, isAllowed } from '../../../src/proxy/http-proxy.js';
-import { prepareSocketDir, proxyPaths } from '../../../src/proxy/paths.js';
+import { capabilityFrom } from '../../../src/proxy/headers.js';
+import { isAllowed } from '../../../src/proxy/route.js';
+import {
+  activityFile,
+  isValidJobId,
+  jobSocketPath,
+  prepareSocketRoot,
+  proxyPaths,
+} from '../../../src/proxy/paths.js';
 import { configFingerprint } from '../../../src/proxy/settings.js';
 import { hashToken, newCapabilityToken } from '../../../src/proxy/token-file.js';
 
@@ -13,12 +20,28 @@ describe('proxy paths and small pieces', () => {
     for (const dir of made.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
-  it('keeps the socket path short whatever the state dir', () => {
+  it('keeps the socket paths short whatever the state dir and job id', () => {
     const paths = proxyPaths(`/very/${'long/'.repeat(60)}state`);
-    expect(Buffer.byteLength(paths.socketPath)).toBeLessThanOrEqual(107);
-    expect(paths.socketDir).toMatch(/claude-pod-\d+-[0-9a-f]{12}$/);
-    expect(proxyPaths('/a').socketDir).not.toBe(proxyPaths('/b').socketDir);
-    expect(proxyPaths('/a/../a').socketDir).toBe(proxyPaths('/a').socketDir);
+    const longest = jobSocketPath(paths, `job-${'x'.repeat(120)}`);
+    // A job socket is first bound under a temporary name 15 bytes longer (socket-file.ts).
+    expect(Buffer.byteLength(longest) + 15).toBeLessThanOrEqual(107);
+    expect(Buffer.byteLength(paths.controlSocket) + 15).toBeLessThanOrEqual(107);
+    expect(paths.socketRoot).toMatch(/claude-pod-v2-\d+-[0-9a-f]{12}$/);
+    expect(proxyPaths('/a').socketRoot).not.toBe(proxyPaths('/b').socketRoot);
+    expect(proxyPaths('/a/../a').socketRoot).toBe(proxyPaths('/a').socketRoot);
+    expect(jobSocketPath(paths, 'job-1')).not.toBe(jobSocketPath(paths, 'job-2'));
+  });
+
+  it('takes only plain job ids as file names', () => {
+    for (const ok of ['job-1', 'job-m3x1k2-4f9a0c1b2d', 'a.b_c']) expect(isValidJobId(ok), ok).toBe(true);
+    for (const bad of ['', '.', '..', '../x', 'a/b', 'a..b', '-x', 'x'.repeat(129), 'a\u0000b']) {
+      expect(isValidJobId(bad), bad).toBe(false);
+    }
+    const paths = proxyPaths('/s');
+    expect(activityFile(paths, 'job-1')).toBe('/s/activity/job-1');
+    expect(() => activityFile(paths, '../escape')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
   });
 
   it('refuses a socket dir that is a symlink (someone else may own the target)', async () => {
@@ -26,8 +49,8 @@ describe('proxy paths and small pieces', () => {
     made.push(base);
     await mkdir(join(base, 'target'));
     await symlink(join(base, 'target'), join(base, 'link'));
-    await expect(prepareSocketDir(join(base, 'link'))).rejects.toMatchObject({ code: 'INTERNAL' });
-    await expect(prepareSocketDir(join(base, 'fresh'))).resolves.toBeUndefined();
+    await expect(prepareSocketRoot(join(base, 'link'))).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(prepareSocketRoot(join(base, 'fresh'))).resolves.toBeUndefined();
   });
 
   it('fingerprints the configuration without containing it', () => {
