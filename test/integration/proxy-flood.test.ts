@@ -142,17 +142,19 @@ describe.skipIf(!env.available)(
         proxyPaths(join(stack.config.sessionsDir as string, '.proxy')).logFile,
         'utf8',
       );
+      // Start to result (or to the end of the one-reply job) may grow with the machine's load:
+      // three container starts share two cores with the flood (13 s alone and 27 s during the
+      // flood when other suites ran too). A job whose API connections are refused waits out
+      // Claude Code's retries instead: 47-55 s against 10 s alone, with the fairness broken.
+      const startBound = baseline.totalMs * 2 + 10_000;
       for (const run of [a, b]) {
         expect(run.final.status, `${run.final.errorCode}: ${run.final.error}`).toBe('completed');
         expect(run.final.claude.result).toBe(expectedText);
         expect(run.ms).toBeLessThan(baseline.ms + 3000);
-        expect(run.totalMs).toBeLessThan(baseline.totalMs + 10_000);
+        expect(run.totalMs).toBeLessThan(startBound);
       }
       expect(lateEnd.status, `${lateEnd.errorCode}: ${lateEnd.error}`).toBe('completed');
-      // Start to end of a one-reply job: 5-10 s on the loaded 2-core machine during the flood (a
-      // container start under CPU contention); a job whose API connections are refused waits out
-      // Claude Code's retries instead (40+ s when the proxy refused every job while one flooded).
-      expect(lateMs).toBeLessThan(20_000);
+      expect(lateMs).toBeLessThan(startBound);
       // Still the flood's own counters: it went on while the others streamed.
       expect(attempts(after)).toBeGreaterThan(attempts(before));
       expect(floodEnd.status, `${floodEnd.errorCode}: ${floodEnd.error}`).toBe('completed');
