@@ -15,7 +15,12 @@
  * carries the intent (`detach` on close, `cancel`).
  */
 import { ClaudePodError, ErrorCodes, serializeError, type SerializedError } from '../shared/errors.js';
-import type { JobOutcome, JobProgress, SupervisorMessage } from '../shared/protocol.js';
+import {
+  emptyClaudeReport,
+  type JobOutcome,
+  type JobProgress,
+  type SupervisorMessage,
+} from '../shared/protocol.js';
 import type { ContainerStatus } from '../runtime/engine.js';
 import type { JobRecord, SessionRecord } from './records.js';
 
@@ -601,17 +606,7 @@ export function emptyProgress(): JobProgress {
     truncated: false,
     activityState: 'idle',
     metrics: null,
-    claude: {
-      sessionId: null,
-      model: null,
-      numTurns: null,
-      costUsd: null,
-      durationMs: null,
-      usage: null,
-      result: null,
-      resultSubtype: null,
-      isError: null,
-    },
+    claude: emptyClaudeReport(),
   };
 }
 

@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  emptyClaudeReport,
   type HostReport,
   type JobOutcome,
   type JobSpec,
   type SupervisorMessage,
 } from '../../../src/shared/protocol.js';
 import { ActorPool, type StartHost } from '../../../src/supervisor/actor-pool.js';
+import { emptyProgress } from '../../../src/supervisor/job-machine.js';
 
 interface FakeHost {
   id: number;
@@ -55,18 +55,7 @@ const outcome: JobOutcome = {
   status: 'completed',
   exitCode: 0,
   error: null,
-  progress: {
-    outputSize: 0,
-    tailOutput: '',
-    firstOutputAt: null,
-    lastOutputAt: null,
-    lines: 0,
-    events: 0,
-    truncated: false,
-    activityState: 'idle',
-    metrics: null,
-    claude: emptyClaudeReport(),
-  },
+  progress: emptyProgress(),
   endedAt: 1,
 };
 const progress = (jobId: string) => ({ type: 'progress', jobId, progress: {} });

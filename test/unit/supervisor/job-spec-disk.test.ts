@@ -1,40 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/shared/config.js';
-import { emptyClaudeReport } from '../../../src/shared/protocol.js';
 import { parseSize } from '../../../src/shared/sizes.js';
 import { buildJobSpec, containerLogCap, SHM_SIZE, VAR_TMP_SIZE } from '../../../src/supervisor/job-spec.js';
 import type { JobRecord } from '../../../src/supervisor/records.js';
+import { queuedJob } from '../../fixtures/job-record.js';
 
 const MiB = 1024 * 1024;
 
-const job = (): JobRecord => ({
-  jobId: 'job-abc-0001',
-  sessionId: 'sess-1',
-  prompt: 'hi',
-  phase: 'queued' as JobRecord['phase'],
-  status: 'pending',
-  cancelRequested: false,
-  resumeClaudeSessionId: null,
-  createdAt: 0,
-  launchedAt: null,
-  startedAt: null,
-  endedAt: null,
-  exitCode: null,
-  error: null,
-  progress: {
-    outputSize: 0,
-    tailOutput: '',
-    firstOutputAt: null,
-    lastOutputAt: null,
-    lines: 0,
-    events: 0,
-    truncated: false,
-    activityState: 'idle',
-    metrics: null,
-    claude: emptyClaudeReport(),
-  },
-  notified: false,
-});
+const job = (): JobRecord => queuedJob('job-abc-0001');
 
 const build = (input: Record<string, unknown> = {}, mode: 'run' | 'attach' = 'run') =>
   buildJobSpec({

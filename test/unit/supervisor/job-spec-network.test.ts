@@ -2,41 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { buildRunArgs } from '../../../src/runtime/run-args.js';
 import { parseConfig } from '../../../src/shared/config.js';
 import { isClaudePodError } from '../../../src/shared/errors.js';
-import { emptyClaudeReport } from '../../../src/shared/protocol.js';
 import { buildJobSpec } from '../../../src/supervisor/job-spec.js';
 import { proxyOptionsFor } from '../../../src/supervisor/proxy-options-for.js';
 import type { JobRecord } from '../../../src/supervisor/records.js';
+import { queuedJob } from '../../fixtures/job-record.js';
 
 const TOKEN = 'cpod_capability-token-of-this-job';
 
-const job = (): JobRecord => ({
-  jobId: 'job-net-0001',
-  sessionId: 'sess-1',
-  prompt: 'hi',
-  phase: 'queued' as JobRecord['phase'],
-  status: 'pending',
-  cancelRequested: false,
-  resumeClaudeSessionId: null,
-  createdAt: 0,
-  launchedAt: null,
-  startedAt: null,
-  endedAt: null,
-  exitCode: null,
-  error: null,
-  progress: {
-    outputSize: 0,
-    tailOutput: '',
-    firstOutputAt: null,
-    lastOutputAt: null,
-    lines: 0,
-    events: 0,
-    truncated: false,
-    activityState: 'idle',
-    metrics: null,
-    claude: emptyClaudeReport(),
-  },
-  notified: false,
-});
+const job = (): JobRecord => queuedJob('job-net-0001');
 
 const container = (input: Record<string, unknown>) => {
   const spec = buildJobSpec({
