@@ -96,12 +96,9 @@ function otherEngines() {
   return ['docker', 'podman-rootless'];
 }
 
-/**
- * The unit files (the model-based lifecycle test among them) and the job-lifecycle integration files
- * with every job on one worker thread: several jobs per thread, whatever the host's core count.
- */
-function runOneThread() {
-  const reportPath = join(root, 'test-results', 'vitest-one-thread.json');
+/** One vitest run with its own JSON report: its exit code, its counts (null without a report), its time. */
+function runVitest(what, report, args, env = {}) {
+  const reportPath = join(root, 'test-results', report);
   rmSync(reportPath, { force: true });
   const t0 = Date.now();
   const code = run(
@@ -109,6 +106,27 @@ function runOneThread() {
     [
       'vitest',
       'run',
+      ...args,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=test-results/${report}`,
+    ],
+    { CLAUDE_POD_TEST_ENGINE: '', ...env },
+  );
+  const counts = summarise(reportPath);
+  if (!counts) log(`${what}: no test report at ${reportPath} (vitest exited ${code})`);
+  return { code, counts, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * The unit files (the model-based lifecycle test among them) and the job-lifecycle integration files
+ * with every job on one worker thread: several jobs per thread, whatever the host's core count.
+ */
+const runOneThread = () =>
+  runVitest(
+    'one-thread run',
+    'vitest-one-thread.json',
+    [
       '--project',
       'unit',
       '--project',
@@ -116,80 +134,44 @@ function runOneThread() {
       'test/unit/',
       'test/contract/fake-runtime',
       'test/integration/lifecycle/',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile.json=test-results/vitest-one-thread.json',
     ],
-    { CLAUDE_POD_TEST_ENGINE: '', TEST_WORKER_THREADS: '1' },
+    { TEST_WORKER_THREADS: '1' },
   );
-  const counts = summarise(reportPath);
-  if (!counts) log(`one-thread run: no test report at ${reportPath} (vitest exited ${code})`);
-  return { code, counts, seconds: (Date.now() - t0) / 1000 };
-}
 
 /**
  * The files that bound a thread's responsiveness in wall-clock time (project `timing`), alone, after
  * everything else: nothing of the suite's own may share the cores they measure.
  */
-function runTiming() {
-  const reportPath = join(root, 'test-results', 'vitest-timing.json');
-  rmSync(reportPath, { force: true });
-  const t0 = Date.now();
-  const code = run(
-    'npx',
-    [
-      'vitest',
-      'run',
-      '--project',
-      'timing',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile.json=test-results/vitest-timing.json',
-    ],
-    { CLAUDE_POD_TEST_ENGINE: '' },
-  );
-  const counts = summarise(reportPath);
-  if (!counts) log(`timing run: no test report at ${reportPath} (vitest exited ${code})`);
-  return { code, counts, seconds: (Date.now() - t0) / 1000 };
-}
+const runTiming = () => runVitest('timing run', 'vitest-timing.json', ['--project', 'timing']);
 
 function runTests() {
-  const reportPath = join(root, 'test-results', 'vitest.json');
-  rmSync(reportPath, { force: true });
-  const t0 = Date.now();
   // The main run targets the default engine; the other engines get their own runs below.
-  const code = run(
-    'npx',
-    [
-      'vitest',
-      'run',
-      '--project',
-      'unit',
-      '--project',
-      'integration',
-      '--project',
-      'e2e',
-      '--reporter=default',
-      '--reporter=json',
-      '--outputFile.json=test-results/vitest.json',
-    ],
-    { CLAUDE_POD_TEST_ENGINE: '' },
-  );
-  const mainSeconds = (Date.now() - t0) / 1000;
-  const counts = summarise(reportPath);
+  const main = runVitest('main run', 'vitest.json', [
+    '--project',
+    'unit',
+    '--project',
+    'integration',
+    '--project',
+    'e2e',
+  ]);
+  const { code, counts } = main;
+  const mainSeconds = main.seconds;
   if (!counts) {
-    process.stdout.write(`0 passed, 1 failed (no test report at ${reportPath}; vitest exited ${code})\n`);
+    process.stdout.write(`0 passed, 1 failed (no test report; vitest exited ${code})\n`);
     return 1;
   }
   if (code !== 0 && counts.failed === 0)
     log(`vitest exited ${code} although no test failed (see its output above)`);
   let failed = code !== 0;
   const timings = [`unit+integration+e2e (rootful podman) ${mainSeconds.toFixed(0)} s`];
-  const oneThread = runOneThread();
-  timings.push(`unit+lifecycle on one worker thread ${oneThread.seconds.toFixed(0)} s`);
-  if (oneThread.counts) add(counts, oneThread.counts);
-  else counts.failed += 1;
-  if (oneThread.code !== 0) failed = true;
+  /** Adds a further vitest run's counts and time; a run without a report counts as one failure. */
+  const include = (label, pass) => {
+    timings.push(`${label} ${pass.seconds.toFixed(0)} s`);
+    if (pass.counts) add(counts, pass.counts);
+    else counts.failed += 1;
+    if (pass.code !== 0) failed = true;
+  };
+  include('unit+lifecycle on one worker thread', runOneThread());
   const engines = otherEngines();
   if (engines.length && process.getuid?.() !== 0) {
     const why = `the ${engines.join(' and ')} runs need root (Docker Engine, a created user)`;
@@ -221,11 +203,7 @@ function runTests() {
     }
     if (enginesCode !== 0) failed = true;
   }
-  const timing = runTiming();
-  timings.push(`timing files alone ${timing.seconds.toFixed(0)} s`);
-  if (timing.counts) add(counts, timing.counts);
-  else counts.failed += 1;
-  if (timing.code !== 0) failed = true;
+  include('timing files alone', runTiming());
   log(`timings: ${timings.join('; ')}`);
   log(`total ${seconds(Date.now() - started)}`);
   const skipped = counts.skipped ? `, ${counts.skipped} skipped` : '';
