@@ -13,25 +13,45 @@ function log(message) {
   process.stderr.write(`claude-pod-forwarder: ${message}\n`);
 }
 
-const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+// Relay mode (a remote engine): the socket is the relay the supervisor runs in this container
+// through the engine's exec channel; while it is being (re)started, a connection waits for it.
+const connectWaitMs = process.env.CLAUDE_POD_API_RELAY ? 120_000 : 0;
+
+function connectUpstream(client, state) {
   // Connect anew for every client: a restarted proxy (new socket inode) is reached without a restart here.
   const upstream = net.createConnection({ path: socketPath, allowHalfOpen: true });
-  // pipe() forwards data with backpressure and turns one side's end (FIN) into end() on the other:
-  // each direction closes on its own, so a half-closed request still gets its full response.
-  client.pipe(upstream);
-  upstream.pipe(client);
-  // An abrupt end on either side is passed on as one: the proxy then aborts the upstream API request.
-  client.on('error', () => upstream.destroy());
+  state.upstream = upstream;
+  let connected = false;
+  upstream.on('connect', () => {
+    connected = true;
+    // pipe() forwards data with backpressure and turns one side's end (FIN) into end() on the other:
+    // each direction closes on its own, so a half-closed request still gets its full response.
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  });
   upstream.on('error', (error) => {
-    if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') log(`proxy unavailable: ${error.code}`);
+    const absent = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+    if (!connected && absent && Date.now() < state.deadline && !client.destroyed) {
+      setTimeout(() => connectUpstream(client, state), 200);
+      return;
+    }
+    if (absent) log(`proxy unavailable: ${error.code}`);
     client.destroy();
   });
-  client.on('close', (hadError) => {
-    if (hadError || !client.readableEnded) upstream.destroy();
-  });
   upstream.on('close', (hadError) => {
-    if (hadError || !upstream.readableEnded) client.destroy();
+    if (connected && (hadError || !upstream.readableEnded)) client.destroy();
   });
+}
+
+const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (client) => {
+  const state = { upstream: null, deadline: Date.now() + connectWaitMs };
+  // An abrupt end on the client's side is passed on as one: the proxy then aborts the upstream API request.
+  client.on('error', () => state.upstream?.destroy());
+  client.on('close', (hadError) => {
+    if (hadError || !client.readableEnded) state.upstream?.destroy();
+  });
+  connectUpstream(client, state);
 });
 
 server.on('error', (error) => {

@@ -18,8 +18,11 @@ export interface ApiAccess {
 export interface ApiGate {
   /** Throws NO_AUTH when the host has no credential. */
   grant(jobId: string): Promise<ApiAccess>;
-  /** After a restart: make sure the job's existing token still works (its container holds it). */
-  reattach(jobId: string): Promise<Pick<ApiAccess, 'activityFile'> | void>;
+  /**
+   * After a restart: make sure the job's existing token still works (its container holds it).
+   * `socketDir`, when given, is where the job's socket is (a remote job's tunnel connects there).
+   */
+  reattach(jobId: string): Promise<(Pick<ApiAccess, 'activityFile'> & { socketDir?: string }) | void>;
   revoke(jobId: string): Promise<void>;
   /** Stop what the gate started, when nothing needs it any more. */
   close(opts: { jobsStillRunning: boolean }): Promise<void>;

@@ -49,9 +49,11 @@ export class ProxyGate implements ApiGate {
     return { socketDir: proxy.socketDir, token, kind: this.kind };
   }
 
-  async reattach(_jobId: string): Promise<void> {
+  async reattach(_jobId: string): Promise<{ socketDir: string }> {
     // The daemon normally outlived us; if it exited, start it again (tokens persist on disk).
-    await (await this.proxy()).ensureRunning();
+    const proxy = await this.proxy();
+    await proxy.ensureRunning();
+    return { socketDir: proxy.socketDir };
   }
 
   async revoke(jobId: string): Promise<void> {

@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
 import { openContainerCgroup, type CgroupStats } from '../runtime/cgroup-stats.js';
-import { createEngine } from '../runtime/create-engine.js';
+import { createEngine, createVolumeStore } from '../runtime/create-engine.js';
+import type { VolumeStore } from '../runtime/volumes.js';
 import type { ContainerEngine, ContainerState, ContainerStream, StatsSample } from '../runtime/engine.js';
-import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
+import { ClaudePodError, ErrorCodes, serializeError, type SerializedError } from '../shared/errors.js';
 import {
   assertNever,
   emptyClaudeReport,
@@ -19,6 +20,7 @@ import { systemClock, type Clock } from './clock.js';
 import { OutputStore } from './output-store.js';
 import { StreamIngest } from './stream-ingest.js';
 import { OutputWatchdog, type TimerKind } from './timers.js';
+import { RemoteSide } from './remote-side.js';
 
 /** Metrics samples that look for the container's cgroup before settling for `stats`. */
 const CGROUP_LOOKUPS = 5;
@@ -47,6 +49,8 @@ export interface JobRunnerOptions {
   clock?: Clock;
   /** The engine to use (tests); by default one is built from `spec.runtime`. */
   engine?: ContainerEngine;
+  /** The volumes of a remote engine (tests); by default built from `spec.runtime`. */
+  volumes?: VolumeStore;
 }
 
 /**
@@ -80,6 +84,8 @@ export class JobRunner {
   private ending = false;
   private launch: (() => void) | null = null;
   private readonly launched: Promise<void>;
+  /** A job on a remote engine: its volumes and its model-API tunnel. */
+  private readonly remote: RemoteSide | null;
 
   constructor(
     private readonly spec: JobSpec,
@@ -89,6 +95,17 @@ export class JobRunner {
     this.clock = options.clock ?? systemClock;
     this.engine = options.engine ?? createEngine(spec.runtime);
     this.launched = new Promise<void>((resolve) => (this.launch = resolve));
+    this.remote = spec.remote
+      ? new RemoteSide(
+          spec.remote,
+          spec.containerName,
+          this.engine,
+          options.volumes ?? createVolumeStore(spec.runtime),
+          this.clock,
+          (level, msg, data) =>
+            this.post({ type: 'log', jobId: spec.jobId, level, msg, ...(data ? { data } : {}) }),
+        )
+      : null;
   }
 
   /**
@@ -123,9 +140,14 @@ export class JobRunner {
         (kind) => void this.onTimeout(kind),
         () => this.otherActivityAt(),
       );
+      if (this.remote && spec.mode === 'run') {
+        const seeded = await this.remote.seed();
+        if (!seeded.ok) return this.unstarted(seeded);
+      }
       this.watchdog.start();
       this.scheduleMetrics();
       let stream = this.open(spec.mode === 'run' ? 'run' : 'follow');
+      this.remote?.keepTunnel(async () => this.stillRuns(await this.engine.inspect(spec.containerName)));
       let end = await stream.done;
       for (let refollow = 0; ; refollow++) {
         const state = await this.inspectPatiently();
@@ -147,9 +169,23 @@ export class JobRunner {
         end = await stream.done;
       }
     } finally {
+      this.remote?.stopTunnel();
       this.stopTimers();
       this.store?.close();
     }
+  }
+
+  /** A remote job whose volumes could not be seeded: nothing ran. */
+  private unstarted(seeded: { unknown: boolean; error: SerializedError }): JobOutcome {
+    this.stopTimers();
+    return {
+      // The engine gave no answer: the supervisor looks again (no container: it runs the job anew).
+      status: seeded.unknown ? 'unknown' : 'failed',
+      exitCode: null,
+      error: seeded.unknown ? null : seeded.error,
+      progress: this.progress(),
+      endedAt: this.clock.now(),
+    };
   }
 
   /** A message from the supervisor. */
@@ -481,6 +517,24 @@ export class JobRunner {
       report: this.ingest?.report ?? emptyClaudeReport(),
       stderrTail: this.stderrTail,
     });
+    if (this.remote) {
+      this.remote.stopTunnel();
+      const synced = await this.remote.copyBack();
+      if (!synced.ok && synced.unknown) {
+        // The engine did not answer: keep the container (and its volumes) and look again later.
+        return { status: 'unknown', exitCode: null, error: null, progress: this.progress(), endedAt };
+      }
+      if (!synced.ok && classified.status === 'completed') {
+        await this.removeContainer();
+        return {
+          status: 'failed',
+          exitCode: containerExit,
+          error: synced.error,
+          progress: this.progress(),
+          endedAt,
+        };
+      }
+    }
     await this.removeContainer();
     return {
       status: classified.status,
