@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rename, rm, chmod } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, basename } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarFs from 'tar-fs';
 
@@ -30,7 +30,9 @@ interface Header {
 }
 
 export function packDir(dir: string, opts: { keepModes?: boolean } = {}): Readable {
-  return tarFs.pack(dir, {
+  // tar-fs hands out a streamx stream; the engines' clients take a Node one.
+  const out = new PassThrough();
+  const pack = tarFs.pack(dir, {
     dereference: false,
     map: (h) => {
       const header = h as Header;
@@ -41,7 +43,10 @@ export function packDir(dir: string, opts: { keepModes?: boolean } = {}): Readab
       if (!opts.keepModes) header.mode = (header.mode ?? 0o644) & 0o777;
       return h;
     },
-  }) as unknown as Readable;
+  });
+  pack.on('error', (error: Error) => out.destroy(error));
+  pack.pipe(out);
+  return out;
 }
 
 /** Whether a symbolic link at `entryPath` (inside `root`) pointing at `target` stays inside `root`. */
