@@ -1,5 +1,19 @@
 /** claude-pod as a library: a supervisor of Claude Code jobs in hardened containers. */
-export { createSupervisor, type CreateSupervisorOptions } from './supervisor/create.js';
+export {
+  createSupervisor,
+  openOwner,
+  connectClient,
+  type CreateSupervisorOptions,
+} from './supervisor/create.js';
+export type {
+  SupervisorApi,
+  StartInput,
+  StartResult,
+  CleanupResult,
+  WaitOptions,
+  SupervisorInfo,
+} from './supervisor/api.js';
+export { SupervisorClient } from './supervisor/control/client.js';
 export { Supervisor, type SupervisorEvents, type OutputPage } from './supervisor/supervisor.js';
 export type { JobStatus } from './supervisor/job-view.js';
 export type { SessionInfo } from './supervisor/session-view.js';

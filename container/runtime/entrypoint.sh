@@ -13,6 +13,13 @@ if [ "$#" -eq 0 ]; then
   exit 64
 fi
 
+# The home directory is a tmpfs. Podman fills it with what the image has there; Docker's tmpfs starts
+# empty, so give the job user the same skeleton (useradd's /etc/skel and the two tool directories).
+if [ -n "${HOME:-}" ] && [ -d "$HOME" ] && [ -w "$HOME" ] && [ ! -e "$HOME/.bashrc" ]; then
+  cp -Rn /etc/skel/. "$HOME"/ 2>/dev/null || true
+  mkdir -p "$HOME/.npm-global" "$HOME/go" 2>/dev/null || true
+fi
+
 CLAUDE_POD_API_SOCKET="${CLAUDE_POD_API_SOCKET:-/run/claude-pod/api.sock}"
 CLAUDE_POD_API_PORT="${CLAUDE_POD_API_PORT:-8119}"
 CLAUDE_POD_FORWARDER_READY="${CLAUDE_POD_FORWARDER_READY:-/tmp/.claude-pod-forwarder.ready}"

@@ -4,6 +4,7 @@
 // no network; this is its only way out, and the proxy only lets model-API requests through.
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { setTimeout } from 'node:timers';
 
 const port = Number(process.env.CLAUDE_POD_API_PORT ?? 8119);
 const socketPath = process.env.CLAUDE_POD_API_SOCKET || '/run/claude-pod/api.sock';

@@ -1,41 +1,46 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadCliConfig } from '../setup/config-file.js';
-import { createLogger } from '../shared/logger.js';
-import { openCliSupervisor } from '../supervisor/cli-handle.js';
+/**
+ * The one place a CLI command gets its supervisor: a `SupervisorApi` on the configured state
+ * directory. Commands never see more than that interface, so they work unchanged when this
+ * returns a client of another process that owns the directory (a gateway, `claude-pod serve`).
+ * Heavy modules are imported here, lazily: `--help` and usage errors never load them.
+ */
+import type { ResolvedConfig } from '../shared/config.js';
 import type { SupervisorApi } from '../supervisor/api.js';
 
-/**
- * The job commands share one shape: parse `--config` plus the command's own options, open a
- * supervisor on the configured directories (which re-attaches to running jobs), act, and close
- * it again without stopping any job.
- */
-export async function withSupervisor(
-  argv: string[],
-  options: ParseArgsConfig['options'],
-  act: (
-    sup: SupervisorApi,
-    values: Record<string, string | boolean | undefined>,
-    positionals: string[],
-  ) => Promise<number>,
-  how: { startsJobs?: boolean } = {},
-): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { config: { type: 'string' }, json: { type: 'boolean' }, ...options },
-  });
-  const config = await loadCliConfig(values.config as string | undefined);
-  const supervisor = await openCliSupervisor(config, {
-    logger: createLogger({ level: 'warn' }),
-    startsJobs: how.startsJobs === true,
-  });
-  try {
-    return await act(supervisor, values as Record<string, string | boolean | undefined>, positionals);
-  } finally {
-    await supervisor.close();
-  }
+export interface OpenOptions {
+  /**
+   * The command starts jobs: it needs an owner that stays after the command exits, so when
+   * nobody owns the directory a `claude-pod serve` daemon is started and this is its client.
+   */
+  startsJobs?: boolean;
 }
 
-export function print(value: unknown, json: boolean, text: () => string): void {
-  process.stdout.write((json ? JSON.stringify(value, null, 2) : text()) + '\n');
+export async function loadConfig(path: string | undefined): Promise<ResolvedConfig> {
+  const { loadCliConfig } = await import('../setup/config-file.js');
+  return loadCliConfig(path);
+}
+
+export async function openSupervisor(config: ResolvedConfig, opts: OpenOptions = {}): Promise<SupervisorApi> {
+  const [{ openCliSupervisor }, { createLogger }] = await Promise.all([
+    import('../supervisor/cli-handle.js'),
+    import('../shared/logger.js'),
+  ]);
+  return openCliSupervisor(config, {
+    logger: createLogger({ level: 'warn' }),
+    startsJobs: opts.startsJobs === true,
+  });
+}
+
+/** Opens, acts, and closes again without stopping any job. */
+export async function withSupervisor<T>(
+  config: ResolvedConfig,
+  act: (api: SupervisorApi) => Promise<T>,
+  opts: OpenOptions = {},
+): Promise<T> {
+  const api = await openSupervisor(config, opts);
+  try {
+    return await act(api);
+  } finally {
+    await api.close();
+  }
 }

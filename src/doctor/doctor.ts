@@ -11,9 +11,11 @@ import { LIMITS_FIX, unenforcedLimits, whyUnenforced } from '../runtime/limit-su
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { isClaudePodError } from '../shared/errors.js';
+import { packageVersion } from '../shared/version.js';
 import { clientOf, currentContextHashes } from '../setup/agent-image.js';
 import { imageContextHash } from '../setup/image-label.js';
 import { toReport, type Check, type DoctorReport } from './checks.js';
+import { diskChecks } from './disk-checks.js';
 import { jobLikeSpec } from './job-like-spec.js';
 import { apparmorCheck, authCheck, writableDirCheck } from './host-checks.js';
 import {
@@ -334,7 +336,14 @@ async function metricsCheck(
 }
 
 export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
-  const checks: Check[] = [];
+  const checks: Check[] = [
+    {
+      id: 'version',
+      label: 'claude-pod',
+      status: 'info',
+      value: `${packageVersion()} (node ${process.version}, ${process.platform}-${process.arch})`,
+    },
+  ];
   let rt: DetectedRuntime | null = null;
   try {
     rt = await detectRuntime({ runtime: config.runtime, ociRuntime: config.ociRuntime });
@@ -354,6 +363,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
     const image = await imageChecks(rt, config);
     checks.push(...image.checks);
     if (image.present) checks.push(...(await probeContainer(rt, config)));
+    checks.push(...(await diskChecks(config, rt.rootless)));
   }
   checks.push(await apparmorCheck(config));
   checks.push(await authCheck(config));

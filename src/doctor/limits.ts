@@ -1,14 +1,10 @@
 /** Reading the resource limits a container actually got, from its own view of /sys/fs/cgroup. */
+import { parseSize } from '../shared/sizes.js';
 
 const UNLIMITED_V1 = 2 ** 62; // cgroups v1 reports "no limit" as a huge page-aligned number
 
 /** Docker/podman size syntax ("512m", "2g", "1024") → bytes, as `--memory` reads it. */
-export function parseMemorySize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(text.trim());
-  if (!m?.[1]) return NaN;
-  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
-  return Math.round(Number(m[1]) * unit);
-}
+export const parseMemorySize = parseSize;
 
 /** Shell run inside the probe container; prints `key=value` lines for v1 or v2 layouts alike. */
 export const PROBE_SCRIPT = [

@@ -2,8 +2,10 @@ import { createSupervisor, type CreateSupervisorOptions } from '../supervisor/cr
 import type { ResolvedConfig } from '../shared/config.js';
 import { serializeError } from '../shared/errors.js';
 import { claudeCodeTools, toAgentTool } from '../tools/index.js';
+import { ensureOwner } from '../supervisor/daemon.js';
 import { resolvePluginConfig } from './plugin-config.js';
 import { gatewayLogger } from './plugin-logger.js';
+import { gatherFacts, preflightWarnings, type PreflightFacts } from './preflight.js';
 import type { PluginApi, PluginEntryOptions, PluginServiceContext } from './sdk-types.js';
 import { SupervisorHost, type HostedSupervisor } from './supervisor-host.js';
 
@@ -18,7 +20,17 @@ export interface ClaudeCodePluginDeps {
   createSupervisor?: (config: ResolvedConfig, options: CreateSupervisorOptions) => Promise<HostedSupervisor>;
   /** Replaces the process-wide host (unit tests). */
   host?: SupervisorHost;
+  /** Replaces the start-up checks of the image and the credentials (unit tests). */
+  preflight?: (config: ResolvedConfig) => Promise<PreflightFacts>;
 }
+
+/**
+ * The gateway owns the state directory (and serves its control API), or — when a `claude-pod
+ * serve` daemon already does — is its client; should that daemon go away, a new one is started
+ * so the gateway's jobs are never left without a supervisor.
+ */
+const createHosted = (config: ResolvedConfig, options: CreateSupervisorOptions): Promise<HostedSupervisor> =>
+  createSupervisor(config, { ...options, client: { onOwnerGone: () => ensureOwner(config) } });
 
 const HOST_KEY = Symbol.for('claude-pod.openclaw.supervisor-host');
 
@@ -53,7 +65,8 @@ export function registerClaudeCode(api: PluginApi, deps: ClaudeCodePluginDeps = 
       { name: spec.name },
     );
   }
-  const create = deps.createSupervisor ?? createSupervisor;
+  const create = deps.createSupervisor ?? createHosted;
+  const preflight = deps.preflight ?? ((config: ResolvedConfig) => gatherFacts(config));
   api.registerService({
     id: SERVICE_ID,
     start: (ctx: PluginServiceContext) => {
@@ -65,15 +78,25 @@ export function registerClaudeCode(api: PluginApi, deps: ClaudeCodePluginDeps = 
           const config = resolvePluginConfig(api.pluginConfig, ctx.config ?? api.config);
           const supervisor = await create(config, { logger: gatewayLogger(log) });
           const running = supervisor.sessions().filter((s) => s.activeJob).length;
+          const { notifications } = supervisor.info();
           log.info(
             `claude-code: supervisor ready (${running} active job${running === 1 ? '' : 's'}); ` +
-              `notifications ${config.hooksToken ? `to ${config.notifyWebhookUrl}` : 'off (no hooks token)'}`,
+              `notifications ${notifications.enabled ? `to ${notifications.url}` : 'off (no hooks token: enable hooks in openclaw.json)'}`,
+          );
+          // Once per gateway start: a missing image or missing credentials, with the fix.
+          void preflight(config).then(
+            (facts) => preflightWarnings(config, facts).forEach((w) => log.warn(w)),
+            () => undefined,
           );
           return supervisor;
         })
         .catch((error: unknown) => {
           const { code, message } = serializeError(error);
-          log.error(`claude-code: supervisor failed to start [${code}]: ${message}`);
+          const fix =
+            code === 'RUNTIME_MISSING' || code === 'RUNTIME_FAILED'
+              ? ' Fix: run `claude-pod setup` and `claude-pod doctor` on the gateway host, as the user the gateway runs as.'
+              : '';
+          log.error(`claude-code: supervisor failed to start [${code}]: ${message}${fix}`);
         });
     },
     stop: async (ctx: PluginServiceContext) => {

@@ -42,6 +42,13 @@ export function buildRunArgs(kind: RuntimeKind, o: ContainerSpec): string[] {
     o.workdir,
   );
   if (o.userns) args.push(`--userns=${o.userns}`);
+  if (o.readOnlyRootfs) {
+    args.push('--read-only');
+    // podman would add unsized tmpfs mounts of its own (/run, /var/tmp…); every writable place is ours.
+    if (kind === 'podman') args.push('--read-only-tmpfs=false');
+  }
+  for (const t of o.tmpfsMounts ?? []) args.push('--tmpfs', `${t.target}:${tmpfsOptions(kind, t, o.user)}`);
+  if (o.shmSize) args.push('--shm-size', o.shmSize);
   if (o.apparmorProfile) args.push('--security-opt', `apparmor=${o.apparmorProfile}`);
   for (const ulimit of o.ulimits ?? DEFAULT_ULIMITS) args.push('--ulimit', ulimit);
   if (kind === 'podman') {
@@ -60,4 +67,24 @@ export function buildRunArgs(kind: RuntimeKind, o: ContainerSpec): string[] {
   if (o.entrypoint) args.push('--entrypoint', o.entrypoint);
   args.push(o.image, ...o.command);
   return args;
+}
+
+/**
+ * A tmpfs's mount options. An `owned` one belongs to the container's user: podman's `U` (its
+ * tmpfs also gets a copy of what the image has at that path), docker's uid/gid.
+ */
+function tmpfsOptions(
+  kind: RuntimeKind,
+  t: { size: string; owned?: boolean | undefined },
+  user: string,
+): string {
+  const options = ['rw', 'nosuid', 'nodev', `size=${t.size}`];
+  if (t.owned) {
+    if (kind === 'podman') options.push('U');
+    else {
+      const [uid = '', gid = uid] = user.split(':');
+      options.push(`uid=${uid}`, `gid=${gid}`);
+    }
+  }
+  return options.join(',');
 }

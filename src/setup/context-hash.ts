@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { imagePlatform, resolvePlatform, type ImagePlatform } from './image-platform.js';
 
 /** Pinned versions of what goes into the agent image (container/build/versions.json). */
-export interface ImageVersions {
+export interface ImageVersions extends Record<string, string> {
   node: string;
   npm: string;
   claudeCode: string;
@@ -55,8 +56,18 @@ export async function computeContextHash(
   return hash.digest('hex');
 }
 
-export async function readImageVersions(containerDir: string): Promise<ImageVersions> {
-  return JSON.parse(await readFile(join(containerDir, 'build', 'versions.json'), 'utf8')) as ImageVersions;
+/**
+ * The pinned versions for an image of `platform` (default: this host's), `{platform}` resolved —
+ * so setup packs, and doctor hashes, the packages of the architecture the image is built for.
+ */
+export async function readImageVersions(
+  containerDir: string,
+  platform: ImagePlatform = imagePlatform(),
+): Promise<ImageVersions> {
+  const pinned = JSON.parse(
+    await readFile(join(containerDir, 'build', 'versions.json'), 'utf8'),
+  ) as ImageVersions;
+  return resolvePlatform(pinned, platform);
 }
 
 /** `name@1.2.3` or `@scope/name@1.2.3` → the file name `npm pack` writes for it. */

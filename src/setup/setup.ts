@@ -3,6 +3,7 @@ import type { RuntimeKind } from '../runtime/runtime-info.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { clientOf, ensureAgentImage } from './agent-image.js';
 import { ensureBaseImage } from './base-image.js';
+import { ensureDiskTools } from './disk-tools.js';
 import { ensureDockerEngine } from './docker-engine.js';
 import { copyImage } from './image-transfer.js';
 import { ensurePodmanInstalled } from './install-runtime.js';
@@ -34,6 +35,7 @@ export async function runSetup(opts: SetupOptions): Promise<SetupResult> {
   const progress = opts.progress ?? createProgress();
   const { config } = opts;
   await ensurePodmanInstalled(progress);
+  await ensureDiskTools(progress);
   if (config.runtime === 'docker') await progress.step('docker engine', () => ensureDockerEngine(config));
   const rootless = process.getuid?.() !== 0;
   const detect = (kind: RuntimeKind, reprobe: boolean) =>

@@ -2,11 +2,20 @@ import { z } from 'zod';
 import { engineConfigSchema } from './engine-config.js';
 import { ClaudePodError, ErrorCodes } from './errors.js';
 import { expandHome } from './paths.js';
+import { parseSize } from './sizes.js';
+
+/** The smallest size-limited filesystem we make (a smaller ext4 is mostly metadata). */
+export const MIN_DISK_BYTES = 16 * 1024 * 1024;
 
 /** The image `claude-pod setup` builds locally (no registry is needed). */
 export const DEFAULT_IMAGE = 'localhost/claude-pod-agent:latest';
 
 const memorySize = z.string().regex(/^\d+(\.\d+)?[bkmgBKMG]?$/, 'a size such as "512m" or "2g"');
+/** A size-limited filesystem: "0" (no limit) or at least 16 MiB (ext4's own metadata needs room). */
+const diskSize = memorySize.refine(
+  (v) => parseSize(v) === 0 || parseSize(v) >= MIN_DISK_BYTES,
+  'a size of at least "16m", or "0" for no limit',
+);
 
 /**
  * Every key of the seed plugin (same names, same defaults except `image`, which names the image
@@ -92,7 +101,31 @@ export const configSchema = z.strictObject({
     .describe('Jobs running at once (the worker pool size); further jobs wait as "pending"'),
   maxPendingJobs: z.number().int().min(0).default(1000).describe('Jobs that may wait for a slot'),
   pidsLimit: z.number().int().min(16).default(512).describe('PID limit for containers'),
-  tmpfsSize: memorySize.default('512m').describe('Size of the /tmp tmpfs inside the container'),
+  tmpfsSize: memorySize
+    .default('128m')
+    .describe(
+      'Size of the /tmp tmpfs inside the container. Its pages count against `memory`, so keep it well below it: ' +
+        'a full /tmp then gives ENOSPC rather than an OOM kill.',
+    ),
+  homeSize: memorySize
+    .default('96m')
+    .describe(
+      "Size of the tmpfs at /home/agent (the image's home is copied in; counted in `memory`). The rest of the " +
+        "container's root filesystem is read-only.",
+    ),
+  maxWorkspaceSize: diskSize
+    .default('4g')
+    .describe(
+      "Size limit of each session's workspace: a loop-mounted ext4 image of this size, allocated as it fills " +
+        '("0" = no limit). Needs a supervisor running as root; `doctor` says whether it is enforced. A job that ' +
+        'fills it fails with DISK_QUOTA.',
+    ),
+  maxStateSize: diskSize
+    .default('1g')
+    .describe(
+      "Size limit of each session's Claude state (~/.claude: transcripts for --resume), enforced like " +
+        'maxWorkspaceSize ("0" = no limit)',
+    ),
   apiBaseUrl: z
     .string()
     .url()

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   STARTUP_TIMEOUT: 'STARTUP_TIMEOUT',
   IDLE_TIMEOUT: 'IDLE_TIMEOUT',
   OOM_KILLED: 'OOM_KILLED',
+  DISK_QUOTA: 'DISK_QUOTA',
   CANCELLED: 'CANCELLED',
   EXIT_NONZERO: 'EXIT_NONZERO',
   RESULT_ERROR: 'RESULT_ERROR',
@@ -115,3 +116,7 @@ export const sessionNotFound = (sessionId: string): ClaudePodError =>
   new ClaudePodError(ErrorCodes.SESSION_NOT_FOUND, `Session not found: ${sessionId}`, {
     details: { sessionId },
   });
+
+/** The session's workspace or Claude state filled its size-limited filesystem (or that could not be set up). */
+export const diskQuota = (message: string, details: Record<string, unknown> = {}): ClaudePodError =>
+  new ClaudePodError(ErrorCodes.DISK_QUOTA, message, { details });

@@ -192,6 +192,17 @@ export const containerSpecSchema = z.object({
   stdin: z.string().optional(),
   /** Cap on the engine's own copy of the container log (e.g. "64m"). */
   logMaxSize: z.string().optional(),
+  /**
+   * The image's root filesystem read-only: nothing the container writes lands in its writable
+   * layer on the host's disk. Only the mounts and `tmpfsMounts` (and /tmp) are writable.
+   */
+  readOnlyRootfs: z.boolean().optional(),
+  /** Size-limited tmpfs mounts besides /tmp; `owned`: belongs to the container's user. */
+  tmpfsMounts: z
+    .array(z.object({ target: z.string(), size: z.string(), owned: z.boolean().optional() }))
+    .optional(),
+  /** Size of /dev/shm (a tmpfs too). */
+  shmSize: z.string().optional(),
   /** `--ulimit` values; the runtime's defaults exceed the hard limits on some hosts. */
   ulimits: z.array(z.string()).optional(),
 });
@@ -244,6 +255,11 @@ export const jobSpecSchema = z.object({
   remote: remoteJobSchema.optional(),
   /** Longest stdout line the worker holds and parses (config `maxLineBytes`); absent: the default. */
   maxLineBytes: z.number().int().positive().optional(),
+  /**
+   * Host paths of the filesystems the job writes that persist (its workspace, Claude's state):
+   * one that fills up fails the job with DISK_QUOTA (checked with every metrics sample).
+   */
+  diskPaths: z.array(z.string()).optional(),
   startupTimeoutSeconds: z.number(),
   idleTimeoutSeconds: z.number(),
   metricsIntervalMs: z.number(),

@@ -17,6 +17,7 @@ import type { JobPoolLike } from './pool.js';
 import { ProxyGate } from './proxy-gate.js';
 import { loadRegistry, type RegistryWriter } from './registry-file.js';
 import { stageContainerRuntime } from './stage-runtime.js';
+import { sessionDiskLimits } from './session-files.js';
 import { acquireStateLock } from './state-lock.js';
 import { statePaths } from './state-paths.js';
 import { Supervisor, type SupervisorTiming } from './supervisor.js';
@@ -105,7 +106,7 @@ export async function openOwner(
   options: CreateSupervisorOptions = {},
 ): Promise<Supervisor> {
   const config = isResolved(input) ? input : parseConfig(input);
-  const paths = statePaths(config.sessionsDir, config.workspacesDir);
+  const paths = statePaths(config.sessionsDir, config.workspacesDir, sessionDiskLimits(config));
   await mkdir(config.sessionsDir, { recursive: true, mode: 0o700 });
   await chmod(config.sessionsDir, 0o700);
   await mkdir(config.workspacesDir, { recursive: true });

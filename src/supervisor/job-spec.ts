@@ -1,6 +1,7 @@
 import { LABEL_JOB, LABEL_MANAGED, LABEL_OWNER, LABEL_SESSION } from '../runtime/labels.js';
 import { containerUserNamespace } from '../runtime/user-namespace.js';
 import type { ResolvedConfig } from '../shared/config.js';
+import { formatSize } from '../shared/sizes.js';
 import type { ContainerSpec, JobSpec, Mount, RuntimeSpec } from '../shared/protocol.js';
 import type { ApiAccess } from './api-gate.js';
 import type { JobRecord } from './records.js';
@@ -12,6 +13,26 @@ export const CONTAINER_HOME = '/home/agent';
 export const CONTAINER_WORKDIR = '/workspace';
 export const PROXY_MOUNT = '/run/claude-pod';
 export const DEFAULT_FORWARDER_PORT = 8119;
+/** /var/tmp and /dev/shm: small tmpfs mounts (their pages count against the memory limit). */
+export const VAR_TMP_SIZE = '32m';
+export const SHM_SIZE = '64m';
+
+const MiB = 1024 * 1024;
+/** The container log's cap when output is unlimited (maxOutputSize 0). */
+export const UNLIMITED_OUTPUT_LOG_CAP = 1024 * MiB;
+
+/**
+ * The cap on the runtime's own copy of the container log (`--log-opt max-size`). A restarted
+ * supervisor recovers output by replaying that log from its first byte, and conmon starts the
+ * log afresh once it passes the cap, so the cap must hold all output within maxOutputSize with
+ * the k8s-file framing: a 45-byte header per line (or per 8 KiB piece of a longer one). Twice
+ * the output covers lines down to 45 bytes (Claude Code's stream-json lines are 180 bytes and
+ * up: a 25% overhead at most), plus 16 MiB for stderr. Output past maxOutputSize may rotate the
+ * log; the output file is capped anyway, but a replay after a crash then starts mid-stream.
+ */
+export function containerLogCap(maxOutputSize: number): number {
+  return maxOutputSize > 0 ? 2 * maxOutputSize + 16 * MiB : UNLIMITED_OUTPUT_LOG_CAP;
+}
 
 /**
  * The arguments Claude Code gets. The prompt is not among them: it reaches Claude Code on its
@@ -28,6 +49,26 @@ export function claudeCommand(resume: string | null): string[] {
   ];
   if (resume) cmd.push('--resume', resume);
   return cmd;
+}
+
+/**
+ * Where a job's container can write besides its mounts. Nothing lands in its writable layer (on
+ * the host's disk, unbounded): the image is read-only, and /tmp, /var/tmp, the home directory
+ * (with the image's copied in) and /dev/shm are sized tmpfs mounts. Their pages count against
+ * the memory limit, so together they stay well below it (doctor checks).
+ */
+export function writableLayers(
+  config: Pick<ResolvedConfig, 'tmpfsSize' | 'homeSize'>,
+): Pick<ContainerSpec, 'tmpfsSize' | 'readOnlyRootfs' | 'tmpfsMounts' | 'shmSize'> {
+  return {
+    tmpfsSize: config.tmpfsSize,
+    readOnlyRootfs: true,
+    tmpfsMounts: [
+      { target: '/var/tmp', size: VAR_TMP_SIZE },
+      { target: CONTAINER_HOME, size: config.homeSize, owned: true },
+    ],
+    shmSize: SHM_SIZE,
+  };
 }
 
 interface JobSpecArgs {
@@ -73,6 +114,9 @@ export function buildJobSpec(args: JobSpecArgs): JobSpec {
     ...(args.remote ? { remote: args.remote.job } : {}),
     maxOutputSize: config.maxOutputSize,
     maxLineBytes: config.maxLineBytes,
+    // Filesystems whose filling up stops the job (DISK_QUOTA): size-limited images where the host
+    // allows them, else the host's own filesystem.
+    diskPaths: [args.workspaceDir, args.claudeDir],
     startupTimeoutSeconds: config.startupTimeout,
     idleTimeoutSeconds: config.idleTimeout,
     metricsIntervalMs: config.metricsIntervalSeconds * 1000,
@@ -123,7 +167,8 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
     memory: config.memory,
     cpus: config.cpus,
     pidsLimit: config.pidsLimit,
-    tmpfsSize: config.tmpfsSize,
+    ...writableLayers(config),
+    logMaxSize: formatSize(containerLogCap(config.maxOutputSize)),
     network: config.network,
     apparmorProfile: config.apparmorProfile,
     user: CONTAINER_USER,

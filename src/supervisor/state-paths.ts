@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SessionDiskLimits } from './session-files.js';
 
 /** A unix socket path must fit in sockaddr_un (108 bytes on Linux, with the NUL). */
 const MAX_SOCKET_PATH = 100;
@@ -23,9 +24,18 @@ export interface StatePaths {
   jobDir(sessionId: string, jobId: string): string;
   outputFile(sessionId: string, jobId: string): string;
   workspace(sessionId: string): string;
+  /**
+   * Sizes of each session's workspace and Claude state filesystems (session-files.ts); absent:
+   * plain directories.
+   */
+  diskLimits?: SessionDiskLimits;
 }
 
-export function statePaths(sessionsDir: string, workspacesDir: string): StatePaths {
+export function statePaths(
+  sessionsDir: string,
+  workspacesDir: string,
+  diskLimits?: SessionDiskLimits,
+): StatePaths {
   const sessionDir = (sessionId: string) => join(sessionsDir, 'sessions', sessionId);
   const jobDir = (sessionId: string, jobId: string) => join(sessionDir(sessionId), 'jobs', jobId);
   return {
@@ -40,6 +50,7 @@ export function statePaths(sessionsDir: string, workspacesDir: string): StatePat
     jobDir,
     outputFile: (sessionId, jobId) => join(jobDir(sessionId, jobId), 'output.jsonl'),
     workspace: (sessionId) => join(workspacesDir, sessionId),
+    ...(diskLimits ? { diskLimits } : {}),
   };
 }
 

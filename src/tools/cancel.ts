@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { json, okResult } from './result.js';
+import { jobInSession } from './job-ref.js';
 import { jobStatusSchema, jobRefParams } from './schemas.js';
 
 export const cancelTool = defineTool({
@@ -25,7 +26,7 @@ export const cancelTool = defineTool({
     })
     .strict(),
   async run(supervisor, args) {
-    const before = supervisor.status(args.job_id);
+    const before = jobInSession(supervisor, args);
     const ended = before.status !== 'pending' && before.status !== 'running';
     const job = ended ? before : await supervisor.cancel(args.job_id);
     const cancelled = !ended && job.status === 'cancelled';

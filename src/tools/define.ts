@@ -6,13 +6,17 @@
  */
 import { z } from 'zod';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { SupervisorApi } from '../supervisor/api.js';
+import { validateSessionId } from '../supervisor/session-ids.js';
 import { errorResult, toolErrorSchema, type TextContent, type ToolResult } from './result.js';
 
-/** The part of the supervisor the tools use (a fake in unit tests). */
+/**
+ * The part of the supervisor the tools use (a fake in unit tests): picked from the interface an
+ * owner of the state directory and a client of one both offer.
+ */
 export type ToolSupervisor = Pick<
-  Supervisor,
-  'start' | 'status' | 'output' | 'cancel' | 'cleanup' | 'sessions'
+  SupervisorApi,
+  'start' | 'status' | 'output' | 'cancel' | 'cleanup' | 'sessions' | 'info'
 >;
 
 export interface ToolSpec<P extends z.ZodObject = z.ZodObject, D extends z.ZodObject = z.ZodObject> {
@@ -88,6 +92,10 @@ export async function runTool(
 }
 
 export function parseArgs<P extends z.ZodObject>(spec: ToolSpec<P>, params: unknown): z.output<P> {
+  // A bad session id is the library's INVALID_SESSION_ID, with the library's words, whichever
+  // door it came in by (the tools, the CLI or createSupervisor): the same mistake, the same code.
+  const sessionId = (params as Record<string, unknown> | null)?.session_id;
+  if (sessionId !== undefined && 'session_id' in spec.parameters.shape) validateSessionId(sessionId);
   const result = spec.parameters.safeParse(params ?? {});
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => describeIssue(spec, issue));

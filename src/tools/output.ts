@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DEFAULT_READ_LIMIT, MAX_READ_LIMIT } from '../workers/output-reader.js';
 import { defineTool } from './define.js';
 import { okResult } from './result.js';
+import { jobInSession } from './job-ref.js';
 import { jobStatusSchema, jobRefParams } from './schemas.js';
 
 export const outputTool = defineTool({
@@ -44,6 +45,7 @@ export const outputTool = defineTool({
     })
     .strict(),
   async run(supervisor, args) {
+    jobInSession(supervisor, args);
     const page = await supervisor.output(args.job_id, {
       ...(args.offset === undefined ? {} : { offset: args.offset }),
       ...(args.limit === undefined ? {} : { limit: args.limit }),

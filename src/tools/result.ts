@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { ErrorCodes, isClaudePodError, type ErrorCode } from '../shared/errors.js';
+import { imageFix } from './image-hint.js';
 
 export interface TextContent {
   type: 'text';
@@ -68,13 +69,22 @@ const hints: Partial<Record<ErrorCode, string>> = {
 const GENERIC_HINT =
   'This is not caused by the arguments. Retrying later may help; otherwise report it to the operator.';
 
+/** The hint for an error: for a missing image, the fix that works for the image configured. */
+function hintFor(error: unknown, code: string): string {
+  const image = isClaudePodError(error) ? error.details?.image : undefined;
+  if (code === ErrorCodes.IMAGE_NOT_FOUND && typeof image === 'string') {
+    return `The container image ${image} is missing on the gateway host. Ask the operator to fix it: ${imageFix(image, 'gateway')}.`;
+  }
+  return hints[code as ErrorCode] ?? GENERIC_HINT;
+}
+
 /** A failed call: what went wrong and what to change. Never a stack trace. */
 export function errorResult(error: unknown): ToolResult<ToolErrorDetails> {
   const code: string = isClaudePodError(error) ? error.code : ErrorCodes.INTERNAL;
   const message = isClaudePodError(error)
     ? error.message
     : `Internal error: ${error instanceof Error ? error.message : String(error)}`;
-  const hint = hints[code as ErrorCode] ?? GENERIC_HINT;
+  const hint = hintFor(error, code);
   return {
     content: [{ type: 'text', text: `Error [${code}]: ${message}\n${hint}` }],
     details: { ok: false, error: { code, message, hint } },

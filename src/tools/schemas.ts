@@ -13,6 +13,7 @@ import {
 import { ErrorCodes } from '../shared/errors.js';
 import type { JobStatus } from '../supervisor/job-view.js';
 import type { SessionInfo } from '../supervisor/session-view.js';
+import { MAX_SESSION_ID_LENGTH } from '../supervisor/session-ids.js';
 
 export const jobIdParam = z
   .string()
@@ -23,8 +24,11 @@ export const jobIdParam = z
 export const sessionIdParam = z
   .string()
   .min(1)
-  .max(128)
-  .describe('Session ID returned by claude_code_start; optional, the job is found without it');
+  .max(MAX_SESSION_ID_LENGTH)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only')
+  .describe(
+    'Session ID returned by claude_code_start; optional: the job is found without it, and a job of another session is refused',
+  );
 
 /** The parameters naming one job, as the seed's status/output/cancel tools take them. */
 export const jobRefParams = { job_id: jobIdParam, session_id: sessionIdParam.optional() };

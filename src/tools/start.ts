@@ -11,8 +11,8 @@ export const startTool = defineTool({
     'Start a Claude Code task in the background, in an isolated container with its own workspace. ' +
     'Use it to delegate coding work (writing or changing code, running tests, investigating a repository). ' +
     'Returns immediately with { jobId, sessionId }; the job runs for seconds to many minutes. ' +
-    'A notification message arrives when the job completes, fails or is cancelled, so you do not need to poll: ' +
-    'if you must, call claude_code_status no more often than its pollAfterSeconds suggests. ' +
+    "The result says whether a notification message will arrive when the job ends (the gateway's hooks must be " +
+    'enabled); without one, call claude_code_status no more often than its pollAfterSeconds suggests. ' +
     'Read the result with claude_code_output. Pass session_id to continue an earlier session ' +
     '(same workspace and conversation); one job runs per session at a time.',
   parameters: z
@@ -37,6 +37,9 @@ export const startTool = defineTool({
       sessionId: z.string(),
       status: jobStatusSchema.shape.status,
       pollAfterSeconds: z.number().nullable(),
+      notifies: z
+        .boolean()
+        .describe('Whether a notification message arrives when the job ends (else poll claude_code_status)'),
     })
     .strict(),
   async run(supervisor, args) {
@@ -46,14 +49,23 @@ export const startTool = defineTool({
     });
     const job = supervisor.status(jobId);
     const poll = pollAfterSeconds(job);
+    const notified = supervisor.info().notifications.enabled;
     const text = json({
       jobId,
       sessionId,
       status: job.status,
-      message:
-        'Job started. A notification arrives when it ends; meanwhile claude_code_status shows progress ' +
-        'and claude_code_output reads what it has produced.',
+      message: notified
+        ? 'Job started. A notification arrives when it ends; meanwhile claude_code_status shows progress ' +
+          'and claude_code_output reads what it has produced.'
+        : 'Job started. No notification will arrive when it ends (notifications are off on this gateway): ' +
+          `check claude_code_status${poll === null ? '' : ` in about ${poll} seconds`} and read the result with claude_code_output.`,
     });
-    return okResult(text, { jobId, sessionId, status: job.status, pollAfterSeconds: poll });
+    return okResult(text, {
+      jobId,
+      sessionId,
+      status: job.status,
+      pollAfterSeconds: poll,
+      notifies: notified,
+    });
   },
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineTool } from './define.js';
 import { json, okResult } from './result.js';
+import { jobInSession } from './job-ref.js';
 import { jobStatusSchema, pollAfterSeconds, jobRefParams } from './schemas.js';
 
 export const statusTool = defineTool({
@@ -11,7 +12,7 @@ export const statusTool = defineTool({
     'cancelled), elapsedSeconds, outputSize, tailOutput (last ~500 characters), lastOutputSecondsAgo, ' +
     'activityState (active = producing output, processing = busy without output, idle), metrics (CPU, memory), ' +
     'exitCode and error when it ended, and pollAfterSeconds while it runs. ' +
-    'You get a notification when the job ends, so prefer waiting for it; when you do poll, wait at least ' +
+    'If claude_code_start said a notification will arrive, prefer waiting for it; when you do poll, wait at least ' +
     'pollAfterSeconds between calls. A failed or cancelled job is a normal answer here, not a tool failure.',
   parameters: z
     .object({
@@ -27,7 +28,7 @@ export const statusTool = defineTool({
     })
     .strict(),
   async run(supervisor, args) {
-    const job = supervisor.status(args.job_id);
+    const job = jobInSession(supervisor, args);
     const poll = pollAfterSeconds(job);
     const text = json(poll === null ? job : { ...job, pollAfterSeconds: poll });
     return okResult(text, { status: job.status, pollAfterSeconds: poll, job });

@@ -1,5 +1,6 @@
 import {
   ClaudePodError,
+  diskQuota,
   ErrorCodes,
   idleTimeout,
   imageNotFound,
@@ -8,6 +9,7 @@ import {
   type SerializedError,
 } from '../shared/errors.js';
 import type { ClaudeReport } from '../shared/protocol.js';
+import type { DiskFull } from './disk-watch.js';
 import type { TimerKind } from './timers.js';
 
 /** Everything known about how a job's container ended. */
@@ -20,6 +22,11 @@ export interface ExitFacts {
   startupTimeoutSeconds: number;
   idleTimeoutSeconds: number;
   oomKilled: boolean;
+  /**
+   * A filesystem the job writes was full: `killed` when the runner stopped the container for it,
+   * else found full as the job ended.
+   */
+  diskFull: (DiskFull & { killed: boolean }) | null;
   /** The container no longer exists and its exit status could not be read. */
   containerLost: boolean;
   sawResult: boolean;
@@ -39,7 +46,7 @@ const fail = (error: ClaudePodError): Classified => ({ status: 'failed', error: 
 
 /**
  * One place decides a job's end, in a fixed order (as execa does for its errors): cancel,
- * timeouts, OOM, runtime failures, Claude's own error result, a missing result, the exit code.
+ * timeouts, a full disk, OOM, runtime failures, Claude's own error result, a missing result, the exit code.
  */
 export function classifyExit(f: ExitFacts): Classified {
   const stderr = f.stderrTail.trim();
@@ -52,6 +59,17 @@ export function classifyExit(f: ExitFacts): Classified {
   }
   if (f.timedOut === 'startup') return fail(startupTimeout(f.startupTimeoutSeconds));
   if (f.timedOut === 'idle') return fail(idleTimeout(f.idleTimeoutSeconds));
+  // A job that finished well on a full disk has not failed (as with a tool's OOM kill below).
+  if (f.diskFull && (f.diskFull.killed || !(f.sawResult && f.exitCode === 0))) {
+    const { path, availBytes, sizeBytes, killed } = f.diskFull;
+    return fail(
+      diskQuota(
+        `disk_quota - ${path} is full (${mib(availBytes)} of ${mib(sizeBytes)} free)` +
+          (killed ? '; the job was stopped' : ''),
+        { path, availBytes, sizeBytes, exitCode: f.exitCode },
+      ),
+    );
+  }
   // An OOM kill of a tool's process that Claude Code survived is not the job's failure.
   if (f.oomKilled && !(f.sawResult && f.exitCode === 0)) {
     return fail(
@@ -101,6 +119,10 @@ export function classifyExit(f: ExitFacts): Classified {
     );
   }
   return { status: 'completed', error: null };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function lastLine(text: string): string {

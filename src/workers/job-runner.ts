@@ -16,6 +16,7 @@ import {
   type WorkerMessage,
 } from '../shared/protocol.js';
 import { classifyExit } from './classify-exit.js';
+import { DiskWatch, type DiskFull, type StatSpace } from './disk-watch.js';
 import { systemClock, type Clock } from './clock.js';
 import { OutputStore } from './output-store.js';
 import { StreamIngest } from './stream-ingest.js';
@@ -51,6 +52,8 @@ export interface JobRunnerOptions {
   engine?: ContainerEngine;
   /** The volumes of a remote engine (tests); by default built from `spec.runtime`. */
   volumes?: VolumeStore;
+  /** How the free space of `spec.diskPaths` is read (tests); by default statfs(2). */
+  diskStat?: StatSpace;
 }
 
 /**
@@ -81,6 +84,9 @@ export class JobRunner {
   private cancelled = false;
   private detached = false;
   private timedOut: TimerKind | null = null;
+  /** Set when a metrics tick found a watched filesystem full and stopped the container. */
+  private diskFull: DiskFull | null = null;
+  private readonly disk: DiskWatch;
   private ending = false;
   private launch: (() => void) | null = null;
   private readonly launched: Promise<void>;
@@ -94,6 +100,7 @@ export class JobRunner {
   ) {
     this.clock = options.clock ?? systemClock;
     this.engine = options.engine ?? createEngine(spec.runtime);
+    this.disk = new DiskWatch(spec.diskPaths ?? [], options.diskStat);
     this.launched = new Promise<void>((resolve) => (this.launch = resolve));
     this.remote = spec.remote
       ? new RemoteSide(
@@ -332,6 +339,22 @@ export class JobRunner {
     await this.removeContainer();
   }
 
+  /** A watched filesystem that is full stops the job (DISK_QUOTA), as a timeout does. */
+  private async checkDisk(): Promise<void> {
+    if (this.ending || this.cancelled || this.diskFull) return;
+    const full = await this.disk.check();
+    if (!full || this.ending || this.cancelled) return;
+    this.diskFull = full;
+    this.post({
+      type: 'log',
+      jobId: this.spec.jobId,
+      level: 'warn',
+      msg: `${full.path} is full: killing the container`,
+      data: { availBytes: full.availBytes, sizeBytes: full.sizeBytes },
+    });
+    await this.removeContainer();
+  }
+
   private async removeContainer(): Promise<void> {
     await this.engine.remove(this.spec.containerName).catch((error: unknown) =>
       this.post({
@@ -412,6 +435,7 @@ export class JobRunner {
         this.metrics = { ...sample, sampledAt: now, source: this.cgroup ? 'cgroup' : 'stats' };
         if (sample.cpuPercent >= PROCESSING_CPU_PERCENT) this.lastBusyAt = now;
       }
+      await this.checkDisk();
       if (!this.ending) {
         this.scheduleProgress();
         this.metricsTimer = this.clock.setTimeout(() => void tick(), this.spec.metricsIntervalMs);
@@ -512,6 +536,9 @@ export class JobRunner {
       startupTimeoutSeconds: this.spec.startupTimeoutSeconds,
       idleTimeoutSeconds: this.spec.idleTimeoutSeconds,
       oomKilled: state?.oomKilled === true,
+      diskFull: this.diskFull
+        ? { ...this.diskFull, killed: true }
+        : await this.disk.check().then((full) => (full ? { ...full, killed: false } : null)),
       containerLost: state === null && containerExit === null,
       sawResult: this.ingest?.sawResult === true,
       report: this.ingest?.report ?? emptyClaudeReport(),

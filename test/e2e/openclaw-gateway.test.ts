@@ -1,20 +1,24 @@
 /**
  * The plugin inside a real OpenClaw gateway (openclaw pinned by scripts/openclaw-env.mjs, run on
- * Node 24): installed from `npm pack` with `openclaw plugins install npm-pack:`, driven through
- * `POST /tools/invoke` with no model, jobs answered by the in-repo mock of the Anthropic API, and
+ * Node 24): packed and installed with the README's own commands, character for character
+ * (`npm pack`, `openclaw plugins install npm-pack:…`), first started with the seed's config as it
+ * is (its `ghcr.io/…` image: a warning with the fix, IMAGE_NOT_FOUND naming it), driven through
+ * `POST /tools/invoke` with no model, jobs answered by the in-repo mock of the Anthropic API (the
+ * key comes from openclaw.json's `env.vars`, as the README's offline try-out says), and
  * the completion notification received by the gateway's `/hooks/agent`, whose agent turn runs
  * against the same mock (the gateway's model provider). Under CI=true a missing prerequisite
  * fails the file; elsewhere the suite is skipped with the reason in its title.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
-import { configJsonSchema, DEFAULT_IMAGE } from '../../src/shared/config.js';
+import { configJsonSchema } from '../../src/shared/config.js';
+import { SEED_IMAGE } from '../../src/tools/image-hint.js';
 import { claudeCodeTools, toAgentTool } from '../../src/tools/index.js';
 import { isAlive, readPidFile } from '../../src/proxy/pid-file.js';
 import { proxyPaths } from '../../src/proxy/paths.js';
@@ -23,6 +27,7 @@ import { ownerIdFor } from '../../src/supervisor/owner.js';
 import { reapByLabel, requireRuntime, skipNote } from '../integration/helpers/runtime.js';
 import { freePort, Gateway, type OpenclawEnvInfo, type ToolCallResult } from './helpers/gateway.js';
 import { HookRelay } from './helpers/hook-relay.js';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { SEED_EXAMPLE_CONFIG } from '../fixtures/seed-config.js';
 
 const run = promisify(execFile);
@@ -35,7 +40,7 @@ const CLAUDE_KEY = 'claude-pod-e2e-key';
 
 const runtime = await requireRuntime();
 
-/** The seed README's `openclaw.json` block, verbatim except the image name and the load path. */
+/** The seed README's `openclaw.json` block, verbatim except the load path. */
 function seedPluginsBlock(loadPath: string): Record<string, unknown> {
   return {
     enabled: true,
@@ -43,10 +48,19 @@ function seedPluginsBlock(loadPath: string): Record<string, unknown> {
     entries: {
       'claude-code': {
         enabled: true,
-        config: { ...SEED_EXAMPLE_CONFIG, image: DEFAULT_IMAGE },
+        config: { ...SEED_EXAMPLE_CONFIG },
       },
     },
   };
+}
+
+/** The one line of the README's shell blocks that starts with `prefix`, exactly as written. */
+async function readmeCommand(prefix: string): Promise<string> {
+  const readme = await readFile(join(repoRoot, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/^```(?:bash|sh)\n([\s\S]*?)^```/gm)].map((m) => m[1]!);
+  const lines = blocks.flatMap((b) => b.split('\n')).filter((l) => l.startsWith(prefix));
+  expect(lines, `README lines starting with ${JSON.stringify(prefix)}`).toHaveLength(1);
+  return lines[0]!;
 }
 
 describe.skipIf(!runtime.available)(
@@ -158,10 +172,16 @@ describe.skipIf(!runtime.available)(
       // mkdtemp makes it 0700; with a rootful runtime the container's user must reach the workspaces.
       await chmod(root, 0o755);
       sessionsDir = join(root, 'claude-sessions');
-      // The plugin as users get it: built, packed, nothing from this checkout's node_modules.
-      await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repoRoot });
-      const packed = await run('npm', ['pack', '--silent', '--pack-destination', root], { cwd: repoRoot });
-      tgz = join(root, packed.stdout.trim().split('\n').pop()!);
+      // The plugin as users get it, packed by the README's own command in the checkout (its
+      // prepack builds dist/ from scratch); the tarball then sits where the install command looks.
+      const version = (
+        JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string }
+      ).version;
+      const name = `claude-pod-${version}.tgz`;
+      await run('bash', ['-c', await readmeCommand('npm pack')], { cwd: repoRoot, maxBuffer: 1 << 24 });
+      tgz = join(root, name);
+      await copyFile(join(repoRoot, name), tgz);
+      await rm(join(repoRoot, name), { force: true });
       mark('build + pack');
       mock = await createMockApi({ host: '127.0.0.1', port: 0 });
       gateway = new Gateway({
@@ -169,7 +189,8 @@ describe.skipIf(!runtime.available)(
         oc,
         port: await freePort(),
         gatewayToken: GATEWAY_TOKEN,
-        env: { ANTHROPIC_API_KEY: CLAUDE_KEY, CLAUDE_POD_LOG_LEVEL: 'debug' },
+        // No key in the gateway's environment: openclaw.json's env.vars supplies it (baseConfig).
+        env: { ANTHROPIC_API_KEY: '', CLAUDE_POD_LOG_LEVEL: 'debug' },
       });
       await gateway.init();
       relay = new HookRelay(gateway.opts.port);
@@ -187,6 +208,7 @@ describe.skipIf(!runtime.available)(
       }
       await mock?.close();
       await relay?.close();
+      if (root) await releaseDisksUnder(root);
       if (root) await rm(root, { recursive: true, force: true });
       console.info(`[e2e] timings (s since start): ${JSON.stringify(timings)}`);
     });
@@ -200,6 +222,7 @@ describe.skipIf(!runtime.available)(
           auth: { mode: 'token', token: GATEWAY_TOKEN },
         },
         hooks: { enabled: true, token: HOOKS_TOKEN },
+        env: { vars: { ANTHROPIC_API_KEY: CLAUDE_KEY } },
         update: { checkOnStart: false },
         models: {
           catalogRefresh: { enabled: false },
@@ -219,7 +242,7 @@ describe.skipIf(!runtime.available)(
       };
     }
 
-    it("validates the seed's example plugins block verbatim (image and load path aside)", async () => {
+    it("validates the seed's example plugins block verbatim (the load path aside)", async () => {
       const unpacked = join(root, 'unpacked');
       await mkdir(unpacked, { recursive: true });
       await run('tar', ['-xzf', tgz, '-C', unpacked, '--strip-components=1']);
@@ -237,14 +260,17 @@ describe.skipIf(!runtime.available)(
       mark('seed config validated');
     });
 
-    it('installs from npm pack and `plugins inspect` lists the six tools and the service', async () => {
-      // A seed user's config (minus the load path, which pointed at the seed), then the install.
+    it("installs with the README's command and `plugins inspect` lists the six tools and the service", async () => {
+      // A seed user's config (minus the load path, which pointed at the seed), then the README's
+      // install command as written, run by a shell in the folder holding the tarball.
       const seed = seedPluginsBlock('');
       delete seed.load;
       await gateway.writeConfig({ ...baseConfig(), plugins: seed });
-      await gateway.cli(['plugins', 'install', `npm-pack:${tgz}`, '--force', '--accept-capabilities']);
+      const install = await readmeCommand('openclaw plugins install npm-pack:');
+      expect(install).toContain(`npm-pack:./${tgz.split('/').pop()}`);
+      await gateway.shell(install);
       mark('installed');
-      const { stdout } = await gateway.cli(['plugins', 'inspect', 'claude-code', '--runtime', '--json']);
+      const { stdout } = await gateway.shell(await readmeCommand('openclaw plugins inspect claude-code'));
       const inspect = JSON.parse(stdout) as {
         plugin: {
           status: string;
@@ -263,15 +289,54 @@ describe.skipIf(!runtime.available)(
       mark('inspected');
     });
 
+    it("with the seed's image, warns once at start with the fix, and claude_code_start names the image", async () => {
+      const config = await gateway.readConfig();
+      const plugins = config.plugins as { entries: Record<string, { config: Record<string, unknown> }> };
+      expect(plugins.entries['claude-code']!.config.image).toBe(SEED_IMAGE);
+      await gateway.start();
+      try {
+        const warning = await waitUntil('the image warning', async () =>
+          (await gateway.logText())
+            .split('\n')
+            .find((l) => l.includes(`the configured image ${SEED_IMAGE} does not exist`)),
+        );
+        expect(warning).toMatch(
+          /remove the "image" key from plugins\.entries\["claude-code"\]\.config and restart the gateway/,
+        );
+        expect(warning).toContain('`claude-pod setup --config ~/.openclaw/openclaw.json`');
+        const started = await gateway.invoke('claude_code_start', { prompt: 'hello' });
+        expect(started.result?.details).toMatchObject({ ok: false, error: { code: 'IMAGE_NOT_FOUND' } });
+        const hint = (started.result?.details as { error: { hint: string } }).error.hint;
+        expect(hint).toContain(SEED_IMAGE);
+        expect(hint).toMatch(/seed plugin's image .* remove the "image" key/);
+        expect(hint).not.toMatch(/^[^:]*run `claude-pod setup`\s*$/);
+        graded.push({ name: 'image not found', result: started.result!, expectFailed: true });
+        // Once: one line at most in each log the gateway writes (its output, its log file).
+        for (const text of await gateway.logTexts()) {
+          const lines = text
+            .split('\n')
+            .filter((l) => l.includes(`the configured image ${SEED_IMAGE} does not exist`));
+          expect(lines.length, lines.join('\n')).toBeLessThanOrEqual(1);
+        }
+        // The key came from env.vars: no warning about credentials.
+        expect(await gateway.logText()).not.toContain('no Anthropic credentials');
+      } finally {
+        await gateway.stop();
+      }
+      mark('seed image warned');
+    });
+
     it('starts the gateway with the plugin supervising jobs', async () => {
       const config = await gateway.readConfig();
       const plugins = config.plugins as { entries: Record<string, { config: Record<string, unknown> }> };
-      // The test's own settings: no network for the container, temporary directories, the mock API.
+      // The warning's fix: no "image" key (the default, built by `claude-pod setup`). Then the
+      // test's own settings: no network for the container, temporary directories, the mock API.
       // No hooksToken: it comes from the gateway's own config. Notifications go through the test's
       // relay in front of /hooks/agent, which can refuse them for a while (the URL the plugin
       // builds from the gateway's port by default is covered by plugin-config.test.ts).
+      const { image: _seedImage, ...seedConfig } = plugins.entries['claude-code']!.config;
       plugins.entries['claude-code']!.config = {
-        ...plugins.entries['claude-code']!.config,
+        ...seedConfig,
         network: 'none',
         sessionsDir,
         workspacesDir: join(root, 'workspaces'),
@@ -447,6 +512,7 @@ describe.skipIf(!runtime.available)(
       );
       const toolOf: Record<string, string> = {
         'bad arguments': 'claude_code_status',
+        'image not found': 'claude_code_start',
         start: 'claude_code_start',
         'status completed': 'claude_code_status',
         output: 'claude_code_output',

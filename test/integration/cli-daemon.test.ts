@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
 import { containerNameFor, LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
@@ -54,6 +55,7 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
     }
     await mock?.close();
     hooks?.close();
+    await releaseDisksUnder(dir);
     await rm(dir, { recursive: true, force: true });
   });
 

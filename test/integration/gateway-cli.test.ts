@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
 import { LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
@@ -29,6 +30,7 @@ describe.skipIf(!env.available)(`a gateway and the CLI on one directory${skipNot
     await gateway?.kill('SIGKILL');
     if (env.available) await reapByLabel(env.engine, `${LABEL_OWNER}=${ownerIdFor(join(dir, 'sessions'))}`);
     await mock?.close();
+    await releaseDisksUnder(dir);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { releaseDisksUnder } from '../fixtures/disks.js';
 import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
 import { containerNameFor, LABEL_OWNER } from '../../src/runtime/labels.js';
 import type { RuntimeInfo } from '../../src/runtime/runtime-info.js';
@@ -47,6 +48,7 @@ describe.skipIf(!env.available)(`faults around a job's start (real runtime and C
         await reapByLabel(env.engine, `${LABEL_OWNER}=${ownerIdFor(join(d, 'sessions'))}`);
     }
     await mock?.close();
+    await releaseDisksUnder(root);
     await rm(root, { recursive: true, force: true });
   });
 

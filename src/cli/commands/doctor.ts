@@ -1,33 +1,27 @@
-import { parseArgs } from 'node:util';
-import { formatReport } from '../../doctor/checks.js';
-import { runDoctor } from '../../doctor/doctor.js';
-import { loadCliConfig } from '../../setup/config-file.js';
+/** `claude-pod doctor`: check the host — runtime, image, enforced limits, auth, directories. */
+import { loadConfig } from '../open-supervisor.js';
+import { configOption, jsonOption, type ConfigFlag } from '../options.js';
+import type { Register } from '../program.js';
 
-const HELP = `Usage: claude-pod doctor [--config <file.json>] [--json]
-
-Checks the container runtime, the agent image (and the claude/node versions inside it), whether
-memory/CPU/PID limits are actually enforced (measured inside a probe container), AppArmor,
-authentication (presence only) and the session/workspace directories. Exits 1 when a hard
-requirement fails.
-
-  --config <file>  claude-pod config (or a whole openclaw.json)
-  --json           print the report as JSON
-  -h, --help       show this help`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  const report = await runDoctor(await loadCliConfig(values.config));
-  process.stdout.write((values.json ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n');
-  return report.ok ? 0 : 1;
-}
+export const register: Register = (program, ctx) => {
+  program
+    .command('doctor')
+    .summary('check the runtime, the image, enforced limits, authentication and directories')
+    .description(
+      'Checks the container runtime, the agent image (and the claude/node versions inside it), whether\n' +
+        'memory/CPU/PID limits are actually enforced (measured inside a probe container), AppArmor,\n' +
+        'authentication (presence only, never a secret) and the session/workspace directories.\n' +
+        'Exits 1 when a hard requirement fails.',
+    )
+    .addOption(jsonOption('print the report as JSON'))
+    .addOption(configOption())
+    .action(async (flags: ConfigFlag & { json?: boolean }) => {
+      const [{ runDoctor }, { formatReport }] = await Promise.all([
+        import('../../doctor/doctor.js'),
+        import('../../doctor/checks.js'),
+      ]);
+      const report = await runDoctor(await loadConfig(flags.config));
+      ctx.io.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatReport(report)}\n`);
+      ctx.exit(report.ok ? 0 : 1);
+    });
+};

@@ -1,49 +1,91 @@
-import { withSupervisor, print } from '../open-supervisor.js';
-import type { JobStatus } from '../../supervisor/job-view.js';
+/**
+ * `claude-pod run "<prompt>"`: start a job and watch it live — tool calls, Claude's text, a
+ * status line, a summary — until it ends. Ctrl-C asks whether to cancel the job or detach from
+ * it (`--cancel-on-exit` cancels without asking). Exit code: the job's (0 / 1 / 130).
+ */
+import type { JobStatus } from '../../supervisor/api.js';
+import { EXIT, exitCodeForJob } from '../exit-codes.js';
+import type { CliIo } from '../io.js';
+import { createView, viewMode } from '../live/create-view.js';
+import { handleInterrupts, type InterruptChoice } from '../live/interrupt.js';
+import { watchJob } from '../live/watch-job.js';
+import { loadConfig, openSupervisor } from '../open-supervisor.js';
+import { configOption, viewOptions, type ConfigFlag, type ViewFlags } from '../options.js';
+import type { Register } from '../program.js';
 
-/** `claude-pod run "<prompt>" [--session ID] [--detach]`: start a job and follow it to the end. */
-export function run(argv: string[]): Promise<number> {
-  return withSupervisor(
-    argv,
-    { session: { type: 'string' }, detach: { type: 'boolean' } },
-    async (sup, values, positionals) => {
-      const prompt = positionals.join(' ');
-      const started = await sup.start({
-        prompt,
-        ...(typeof values.session === 'string' ? { sessionId: values.session } : {}),
-      });
-      if (values.detach) {
-        print(started, Boolean(values.json), () => `job ${started.jobId} (session ${started.sessionId})`);
-        return 0;
+interface RunFlags extends ConfigFlag, ViewFlags {
+  session?: string;
+  detach?: boolean;
+  cancelOnExit?: boolean;
+}
+
+export const register: Register = (program, ctx) => {
+  const cmd = program
+    .command('run')
+    .summary('start a job and watch it live to the end')
+    .description(
+      'Start a Claude Code job in a new container and watch it: each tool call on one line, Claude’s text as it\n' +
+        'arrives, a status line (elapsed, turns, tokens, cost, activity) and a summary at the end.\n' +
+        'Ctrl-C asks whether to cancel the job or detach from it (the job keeps running; `claude-pod logs -f JOB`).',
+    )
+    .argument('<prompt...>', 'what Claude Code should do (one quoted argument, or several words)')
+    .option('-s, --session <id>', 'continue this session: same workspace and conversation')
+    .option('-d, --detach', 'start the job and return at once, printing its ids')
+    .option('--cancel-on-exit', 'on Ctrl-C (or when killed) cancel the job without asking');
+  for (const option of viewOptions()) cmd.addOption(option);
+  cmd.addOption(configOption()).action(async (words: string[], flags: RunFlags) => {
+    ctx.exit(await runJob(words.join(' '), flags, ctx.io));
+  });
+};
+
+export async function runJob(prompt: string, flags: RunFlags, io: CliIo): Promise<number> {
+  const config = await loadConfig(flags.config);
+  const api = await openSupervisor(config, { startsJobs: true });
+  try {
+    const started = await api.start({ prompt, ...(flags.session ? { sessionId: flags.session } : {}) });
+    if (flags.detach) {
+      io.stdout.write(
+        flags.json
+          ? `${JSON.stringify(started)}\n`
+          : `job ${started.jobId} (session ${started.sessionId})\nfollow it: claude-pod logs -f ${started.jobId}\n`,
+      );
+      return EXIT.ok;
+    }
+    const view = createView(viewMode(flags), io);
+    view.message(`job ${started.jobId} · session ${started.sessionId} · image ${config.image}`);
+    const detach = new AbortController();
+    let cancelling: Promise<JobStatus> | null = null;
+    const decide = (choice: InterruptChoice) => {
+      view.resume();
+      if (choice === 'detach') detach.abort();
+      else if (choice === 'cancel' && !cancelling) {
+        view.message(`cancelling job ${started.jobId} …`);
+        cancelling = api.cancel(started.jobId);
+        cancelling.catch((error: unknown) => view.message(`cancel failed: ${(error as Error).message}`));
       }
-      process.stderr.write(`job ${started.jobId} (session ${started.sessionId})\n`);
-      let offset = 0;
-      const drain = async () => {
-        for (;;) {
-          const page = await sup.output(started.jobId, { offset, limit: 256 * 1024 });
-          if (!values.json) process.stdout.write(page.content);
-          offset = page.nextOffset;
-          if (!page.hasMore) return;
-        }
-      };
-      const final = await new Promise<JobStatus>((resolve) => {
-        const timer = setInterval(() => void drain(), 500);
-        const now = sup.status(started.jobId);
-        if (['completed', 'failed', 'cancelled'].includes(now.status)) resolve(now);
-        sup.on('job:end', (s) => {
-          if (s.jobId !== started.jobId) return;
-          clearInterval(timer);
-          resolve(s);
-        });
+    };
+    const restore = handleInterrupts(io, {
+      cancelOnExit: flags.cancelOnExit === true,
+      ask: (question) => view.pause(question),
+      decide,
+    });
+    try {
+      const final = await watchJob(api, started.jobId, view, {
+        signal: detach.signal,
+        errorDetails: { image: config.image },
       });
-      await drain();
-      if (values.json) print(final, true, () => '');
-      else
-        process.stderr.write(
-          `${final.status}${final.error ? `: [${final.errorCode}] ${final.error}` : ''}\n`,
-        );
-      return final.status === 'completed' ? 0 : 1;
-    },
-    { startsJobs: true },
-  );
+      if (final) return exitCodeForJob(final);
+      view.close();
+      view.message(
+        `detached: job ${started.jobId} keeps running · follow it: claude-pod logs -f ${started.jobId}` +
+          ` · stop it: claude-pod cancel ${started.jobId}`,
+      );
+      return EXIT.ok;
+    } finally {
+      restore();
+      view.close();
+    }
+  } finally {
+    await api.close();
+  }
 }

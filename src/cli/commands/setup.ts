@@ -1,31 +1,23 @@
-import { parseArgs } from 'node:util';
-import { loadCliConfig } from '../../setup/config-file.js';
-import { runSetup } from '../../setup/setup.js';
+/** `claude-pod setup`: install/check the container runtime and build the agent image (idempotent). */
+import { loadConfig } from '../open-supervisor.js';
+import { configOption, type ConfigFlag } from '../options.js';
+import type { Register } from '../program.js';
 
-const HELP = `Usage: claude-pod setup [--config <file.json>] [--rebuild]
-
-Installs podman with apt when it is missing (root on Debian/Ubuntu), probes which OCI runtime works,
-creates a Debian base image (pulled, or debootstrapped when no registry is reachable) and builds the
-agent image. Safe to rerun: finished steps are skipped.
-
-  --config <file>  claude-pod config (or a whole openclaw.json)
-  --rebuild        build the agent image even when it is current
-  -h, --help       show this help`;
-
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      rebuild: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
-  const config = await loadCliConfig(values.config);
-  await runSetup({ config, rebuild: values.rebuild ?? false });
-  return 0;
-}
+export const register: Register = (program, ctx) => {
+  program
+    .command('setup')
+    .summary('install podman if needed and build the agent image (safe to rerun)')
+    .description(
+      'Installs podman with apt when it is missing (root on Debian/Ubuntu), probes which OCI runtime works,\n' +
+        'creates a Debian base image (pulled, or debootstrapped when no registry is reachable) and builds the\n' +
+        'agent image for this machine (linux-x64 or linux-arm64) under the configured name. Finished steps are\n' +
+        'skipped, so a rerun takes about a second.',
+    )
+    .option('--rebuild', 'build the agent image even when it is current')
+    .addOption(configOption())
+    .action(async (flags: ConfigFlag & { rebuild?: boolean }) => {
+      const { runSetup } = await import('../../setup/setup.js');
+      await runSetup({ config: await loadConfig(flags.config), rebuild: flags.rebuild ?? false });
+      ctx.exit(0);
+    });
+};

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -118,6 +118,50 @@ export class Gateway {
       );
     }
     return { stdout: result.stdout, stderr: result.stderr };
+  }
+
+  /**
+   * A command line as a person types it (`bash -c`), in the test's root folder, with an
+   * `openclaw` on PATH that runs the cached openclaw under the cached Node 24.
+   */
+  async shell(line: string, opts: { timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+    const binDir = join(this.opts.root, 'bin');
+    await mkdir(binDir, { recursive: true });
+    const wrapper = join(binDir, 'openclaw');
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nexec '${this.opts.oc.nodeBin}' '${this.opts.oc.openclawBin}' "$@"\n`,
+    );
+    await chmod(wrapper, 0o755);
+    const env = this.env();
+    env.PATH = `${binDir}:${env.PATH ?? ''}`;
+    const result = await execa('bash', ['-c', line], {
+      env,
+      extendEnv: false,
+      stdin: 'ignore',
+      reject: false,
+      timeout: opts.timeoutMs ?? 180_000,
+      cwd: this.opts.root,
+    });
+    if (result.exitCode !== 0) {
+      throw new Error(
+        `${line}\nexited ${result.exitCode}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+      );
+    }
+    return { stdout: result.stdout, stderr: result.stderr };
+  }
+
+  /** What the gateway logged: its current run's output, and its log file (all runs). */
+  async logTexts(): Promise<[runOutput: string, logFile: string]> {
+    const read = (path: string) => readFile(path, 'utf8').catch(() => '');
+    return [
+      await read(join(this.logDir, `gateway-run-${this.runs}.out`)),
+      await read(join(this.logDir, 'gateway.log')),
+    ];
+  }
+
+  async logText(): Promise<string> {
+    return (await this.logTexts()).join('\n');
   }
 
   /** `openclaw gateway run` in the background; resolves once `/health` answers 200. */

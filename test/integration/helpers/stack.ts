@@ -11,6 +11,7 @@ import { CliEngine } from '../../../src/runtime/cli-engine.js';
 import { toRuntimeSpec } from '../../../src/runtime/runtime-info.js';
 import { testRuntimeConfig } from './runtime.js';
 import { waitForEnd } from './wait.js';
+import { releaseDisksUnder } from '../../fixtures/disks.js';
 
 /** The key the tests' "host" holds; the proxy injects it, the container never sees it. */
 export const TEST_API_KEY = 'sk-test-real-key-held-by-the-host';
@@ -72,6 +73,7 @@ export async function startStack(extra: ConfigInput = {}, mockOptions: MockApiOp
     async dispose() {
       await supervisor.close({ cancelRunning: true }).catch(() => undefined);
       await mock.close();
+      await releaseDisksUnder(dir);
       await rm(dir, { recursive: true, force: true });
     },
   };

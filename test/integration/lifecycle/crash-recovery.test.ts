@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releaseDisksUnder } from '../../fixtures/disks.js';
 import { jobLikeSpec } from '../../../src/doctor/job-like-spec.js';
 import { createMockApi, type MockApi } from '../../../src/mock-api/index.js';
 import { containerNameFor, LABEL_OWNER } from '../../../src/runtime/labels.js';
@@ -38,6 +39,7 @@ describe.skipIf(!env.available)(`crash recovery (real runtime and CLI)${skipNote
   });
   afterAll(async () => {
     await mock?.close();
+    await releaseDisksUnder(dir);
     await rm(dir, { recursive: true, force: true });
   });
 

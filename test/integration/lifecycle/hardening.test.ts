@@ -8,6 +8,9 @@ import { parseMemorySize } from '../../../src/doctor/limits.js';
 import { LABEL_MANAGED } from '../../../src/runtime/labels.js';
 import { unenforcedLimits } from '../../../src/runtime/limit-support.js';
 import { parseConfig } from '../../../src/shared/config.js';
+import { parseSize } from '../../../src/shared/sizes.js';
+import { SHM_SIZE, VAR_TMP_SIZE } from '../../../src/supervisor/job-spec.js';
+import { releaseDisksUnder } from '../../fixtures/disks.js';
 import {
   mustHave,
   reapByLabel,
@@ -33,6 +36,13 @@ const SCRIPT = [
   'if [ -f /sys/fs/cgroup/pids.max ]; then echo "pids=$(cat /sys/fs/cgroup/pids.max)"; ' +
     'else echo "pids=$(cat /sys/fs/cgroup/pids/pids.max)"; fi',
   'echo "tmp=$(grep " /tmp " /proc/mounts)"',
+  'echo "vartmp=$(grep " /var/tmp " /proc/mounts)"',
+  'echo "home=$(grep " /home/agent " /proc/mounts)"',
+  'echo "shm=$(grep " /dev/shm " /proc/mounts)"',
+  'echo "home_owner=$(stat -c %u /home/agent)"',
+  'echo "home_copied=$(test -f /home/agent/.bashrc && echo yes)"',
+  'echo "home_writable=$(touch /home/agent/.probe 2>/dev/null && echo yes)"',
+  'echo "rootfs_write=$(touch /usr/.probe /etc/.probe /run/lock/.probe /.probe 2>&1 | grep -c "Read-only file system")"',
   'echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" ",")"',
   'echo "uid=$(id -u)"',
   'echo "uidmap=$(awk \'{print $1 ":" $2 ":" $3}\' /proc/self/uid_map | tr "\\n" ",")"',
@@ -74,6 +84,7 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
 
   afterAll(async () => {
     if (env.available) await reapByLabel(env.engine, label);
+    if (dir) await releaseDisksUnder(dir);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -101,6 +112,34 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
     expect(mountPoint).toBe('/tmp');
     expect(fsType).toBe('tmpfs');
     expect(options.split(',')).toContain('nosuid');
+  });
+
+  it('has a read-only root filesystem: only sized tmpfs mounts are writable, all well below the memory limit', () => {
+    // Four writes outside the mounts, four refusals: nothing lands in the writable layer on the host's disk.
+    expect(facts.rootfs_write).toBe('4');
+    const defaults = parseConfig({});
+    const sizeOf = (line: string | undefined, target: string) => {
+      const [, mountPoint, fsType, options = ''] = (line ?? '').split(/\s+/);
+      expect(mountPoint).toBe(target);
+      expect(fsType).toBe('tmpfs');
+      expect(options.split(',')).toContain('nosuid');
+      return Number(/size=(\d+)k/.exec(options)?.[1]) * 1024;
+    };
+    const sizes = [
+      sizeOf(facts.tmp, '/tmp'),
+      sizeOf(facts.vartmp, '/var/tmp'),
+      sizeOf(facts.home, '/home/agent'),
+      sizeOf(facts.shm, '/dev/shm'),
+    ];
+    // podman rounds some sizes (64m becomes 64000k): within 3% of what was configured.
+    const configured = [defaults.tmpfsSize, VAR_TMP_SIZE, defaults.homeSize, SHM_SIZE].map(parseSize);
+    sizes.forEach((size, i) => expect(Math.abs(size - configured[i]!) / configured[i]!).toBeLessThan(0.03));
+    // Filling all of them leaves Claude Code (about 150 MiB) room under the default memory limit.
+    expect(sizes.reduce((a, b) => a + b, 0) + 150 * 1024 * 1024).toBeLessThan(parseSize(defaults.memory));
+    // The home directory is the job user's, writable, with what the image has there.
+    expect(facts.home_owner).toBe('1000');
+    expect(facts.home_copied).toBe('yes');
+    expect(facts.home_writable).toBe('yes');
   });
 
   it('has only the loopback interface', () => {
@@ -131,6 +170,14 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
     const report = await runDoctor(parseConfig({ ...testRuntimeConfig(), image: rt().image }));
     const check = (id: string) => report.checks.find((c) => c.id === id);
     expect(report.ok, JSON.stringify(report.checks)).toBe(true);
+    // Rootful as root: workspaces are size-limited, measured with a real image written past its end.
+    if (!rt().runtime.rootless && process.getuid?.() === 0) {
+      expect(check('disk-quota')).toMatchObject({
+        status: 'ok',
+        value: expect.stringMatching(/^enforced: .*ENOSPC/),
+      });
+    }
+    expect(check('tmpfs')?.status).toBe('ok');
     expect(check('runtime')?.value).toContain(rt().runtime.kind);
     if (rt().facts.limits) {
       expect(check('limits')?.status).toBe('ok');

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ResolvedConfig } from '../../../src/shared/config.js';
 import { registerClaudeCode, SERVICE_ID } from '../../../src/plugin/register.js';
+import type { PreflightFacts } from '../../../src/plugin/preflight.js';
 import type { PluginApi, PluginRegistrationMode, PluginService } from '../../../src/plugin/sdk-types.js';
 import { SupervisorHost, type HostedSupervisor } from '../../../src/plugin/supervisor-host.js';
 import type { AgentToolLike } from '../../../src/tools/define.js';
@@ -28,23 +29,25 @@ class HostedFake extends FakeSupervisor implements HostedSupervisor {
   async close(opts?: { cancelRunning?: boolean }) {
     this.closed.push(opts);
   }
-  info() {
-    return {
-      role: 'owner' as const,
-      ownerPid: process.pid,
-      sessionsDir: '/state',
-      version: 'test',
-      notifications: { enabled: false, url: null },
-    };
-  }
 }
 
-function harness(mode: PluginRegistrationMode = 'full', pluginConfig: Record<string, unknown> = {}) {
+const noProblems = async () => ({ imageExists: true, hasCredential: true });
+
+function harness(
+  mode: PluginRegistrationMode = 'full',
+  pluginConfig: Record<string, unknown> = {},
+  preflight: (config: ResolvedConfig) => Promise<PreflightFacts> = noProblems,
+) {
   const supervisor = new HostedFake();
-  const create = vi.fn(async (_config: ResolvedConfig) => supervisor);
+  // Like the real one, the fake notifies when a hooks token is configured, at the configured URL.
+  const create = vi.fn(async (config: ResolvedConfig) => {
+    supervisor.notificationsEnabled = config.hooksToken !== '';
+    supervisor.notificationUrl = config.notifyWebhookUrl;
+    return supervisor;
+  });
   const host = new SupervisorHost(200);
   const reg = fakeApi(mode, pluginConfig);
-  registerClaudeCode(reg.api, { createSupervisor: create, host });
+  registerClaudeCode(reg.api, { createSupervisor: create, host, preflight });
   const ctx = { config: reg.api.config, stateDir: '/state', logger: logger() };
   return { ...reg, supervisor, create, host, ctx };
 }
@@ -119,5 +122,47 @@ describe('registerClaudeCode', () => {
     const result = await status.execute('c', { job_id: 'job-1' });
     expect(result.details).toMatchObject({ ok: false, error: { code: 'SUPERVISOR_CLOSED' } });
     expect(result.content[0]!.text).toContain('podman: not found');
+  });
+
+  it("warns once at start when the configured image is missing (the seed's: with the fix that works for it)", async () => {
+    const facts = vi.fn(async () => ({ imageExists: false, hasCredential: true }));
+    const { services, ctx, host } = harness(
+      'full',
+      { image: 'ghcr.io/13rac1/openclaw-claude-code:latest' },
+      facts,
+    );
+    await services[0]!.start(ctx);
+    await host.get();
+    await vi.waitFor(() => expect(ctx.logger.warn).toHaveBeenCalled());
+    expect(facts).toHaveBeenCalledTimes(1);
+    expect(ctx.logger.warn).toHaveBeenCalledTimes(1);
+    const [warning] = ctx.logger.warn.mock.calls[0]! as [string];
+    expect(warning).toMatch(
+      /^claude-code: the configured image ghcr\.io\/13rac1\/openclaw-claude-code:latest does not exist/,
+    );
+    expect(warning).toMatch(
+      /remove the "image" key .* or build claude-pod's image under that name: `claude-pod setup --config ~\/\.openclaw\/openclaw\.json`/,
+    );
+  });
+
+  it('warns at start when the gateway has no credentials, pointing at the offline try-out', async () => {
+    const { services, ctx, host } = harness('full', {}, async () => ({
+      imageExists: true,
+      hasCredential: false,
+    }));
+    await services[0]!.start(ctx);
+    await host.get();
+    await vi.waitFor(() => expect(ctx.logger.warn).toHaveBeenCalledTimes(1));
+    expect(ctx.logger.warn.mock.calls[0]![0]).toMatch(
+      /no Anthropic credentials .* NO_AUTH.*ANTHROPIC_API_KEY.*claude-pod mock-api/,
+    );
+  });
+
+  it('says nothing more when the image and credentials are there', async () => {
+    const { services, ctx, host } = harness();
+    await services[0]!.start(ctx);
+    await host.get();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ctx.logger.warn).not.toHaveBeenCalled();
   });
 });

@@ -71,4 +71,30 @@ describe('config', () => {
     for (const key of Object.keys(seedExample)) expect(schema.properties).toHaveProperty(key);
     expect(schema.additionalProperties).toBe(false);
   });
+
+  it('limits disks by default: a 4g workspace, 1g of Claude state, /tmp well below the memory limit', () => {
+    const c = parseConfig({});
+    expect([c.maxWorkspaceSize, c.maxStateSize, c.tmpfsSize, c.homeSize]).toEqual([
+      '4g',
+      '1g',
+      '128m',
+      '96m',
+    ]);
+    expect(parseConfig({ maxWorkspaceSize: '0', maxStateSize: '16m' })).toMatchObject({
+      maxWorkspaceSize: '0',
+      maxStateSize: '16m',
+    });
+  });
+
+  it('refuses a disk limit too small for a filesystem', () => {
+    expect(() => parseConfig({ maxWorkspaceSize: '8m' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        message: expect.stringContaining('"maxWorkspaceSize"'),
+      }),
+    );
+    expect(() => parseConfig({ maxStateSize: 'lots' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
+  });
 });

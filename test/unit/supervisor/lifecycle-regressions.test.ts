@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '../../../src/shared/errors.js';
 import { parseConfig } from '../../../src/shared/config.js';
 import { connectClient } from '../../../src/supervisor/create.js';
+import { statePaths } from '../../../src/supervisor/state-paths.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import { fakeWorld, until, type FakeWorld } from './fake-world.js';
 
@@ -396,6 +397,30 @@ describe('the idle watchdog counts bytes through the API connection', () => {
     } finally {
       if (touching) clearInterval(touching);
     }
+  });
+});
+
+describe('the state directory is private', () => {
+  it('sessions directory 0700; lock, registry and control socket 0600; an unknown session id is SESSION_NOT_FOUND', async () => {
+    world = await fakeWorld({ FAKE_HOLD_MS: '0' });
+    const sup = await world.open();
+    await idleSession(world, sup);
+    const sessionsDir = join(world.dir, 'sessions');
+    const mode = async (path: string) => (await stat(path)).mode & 0o777;
+    expect(await mode(sessionsDir)).toBe(0o700);
+    expect(await mode(world.lockPath)).toBe(0o600);
+    expect(await mode(world.registryPath)).toBe(0o600);
+    const { controlSocket } = statePaths(sessionsDir, join(world.dir, 'workspaces'));
+    expect((await stat(controlSocket)).isSocket()).toBe(true);
+    expect(await mode(controlSocket)).toBe(0o600);
+    // A well-formed id that names no session: never a new session made up on the spot.
+    const error = (await sup
+      .start({ prompt: PROMPT, sessionId: 'sess-nobody' })
+      .catch((e: unknown) => e)) as {
+      code?: string;
+    };
+    expect(error.code).toBe(ErrorCodes.SESSION_NOT_FOUND);
+    expect(existsSync(join(world.dir, 'workspaces', 'sess-nobody'))).toBe(false);
   });
 });
 

@@ -65,6 +65,8 @@ export class FakeSupervisor implements ToolSupervisor {
   sessionList: SessionInfo[] = [];
   removed: string[] = [];
   startError: unknown = null;
+  notificationsEnabled = true;
+  notificationUrl = 'http://127.0.0.1:18789/hooks/agent';
 
   async start(input: { prompt: string; sessionId?: string }) {
     this.calls.push(['start', input]);
@@ -113,7 +115,29 @@ export class FakeSupervisor implements ToolSupervisor {
 
   async cleanup() {
     this.calls.push(['cleanup', null]);
-    return { removedSessions: this.removed, removed: [], bytesFreed: 0 };
+    const removed = this.removed.map((sessionId, i) => ({
+      sessionId,
+      workspaceDir: `/w/${sessionId}`,
+      workspaceDeleted: i === 0,
+      bytesFreed: i === 0 ? 2048 : 0,
+    }));
+    return {
+      removedSessions: this.removed,
+      removed,
+      bytesFreed: removed.reduce((n, r) => n + r.bytesFreed, 0),
+    };
+  }
+
+  info() {
+    return {
+      role: 'owner' as const,
+      ownerPid: process.pid,
+      sessionsDir: '/state',
+      version: 'test',
+      notifications: this.notificationsEnabled
+        ? { enabled: true, url: this.notificationUrl }
+        : { enabled: false, url: null },
+    };
   }
 
   sessions(): SessionInfo[] {

@@ -88,7 +88,21 @@ describe('the six tools', () => {
       jobId: 'job-new',
       sessionId: 'my-proj',
       status: 'pending',
+      message: expect.stringMatching(/^Job started\. A notification arrives when it ends/),
     });
+    expect(result.details).toMatchObject({ notifies: true });
+  });
+
+  it('start mentions a notification only when notifications are on', async () => {
+    const { call, supervisor } = setup();
+    supervisor.notificationsEnabled = false;
+    const result = await call('claude_code_start', { prompt: 'x' });
+    const { message } = JSON.parse(result.text) as { message: string };
+    expect(message).toMatch(
+      /No notification will arrive .*notifications are off.*claude_code_status in about 15 seconds/,
+    );
+    expect(message).not.toMatch(/A notification arrives/);
+    expect(result.details).toMatchObject({ notifies: false, pollAfterSeconds: 15 });
   });
 
   it("status carries the seed's fields in its text and grades a failed job as a successful query", async () => {
@@ -168,7 +182,14 @@ describe('the six tools', () => {
     const { call, supervisor } = setup();
     expect((await call('claude_code_cleanup', {})).text).toBe('No idle sessions to clean up.');
     supervisor.removed = ['a', 'b'];
-    expect((await call('claude_code_cleanup', {})).text).toBe('Cleaned up 2 idle session(s): a, b');
+    const cleaned = await call('claude_code_cleanup', {});
+    expect(cleaned.text).toBe(
+      'Cleaned up 2 idle session(s): a, b\n' +
+        '- a: deleted its workspace /w/a and all files in it (2.0 KB)\n' +
+        '- b: its workspace /w/b was kept (claude-pod did not create it)\n' +
+        'Deleted 1 workspace(s); 2.0 KB freed.',
+    );
+    expect(cleaned.details).toMatchObject({ ok: true, removedSessions: ['a', 'b'], bytesFreed: 2048 });
     expect((await call('claude_code_sessions', {})).text).toBe('No active sessions.');
     supervisor.sessionList = [sessionInfo()];
     const listed = await call('claude_code_sessions', {});
@@ -190,7 +211,6 @@ describe('bad calls', () => {
       /unknown parameter "jobId" \(claude_code_status takes "job_id", "session_id"\)/,
     ],
     ['claude_code_start', { prompt: '' }, /"prompt": must not be empty/],
-    ['claude_code_start', { prompt: 'x', session_id: '../etc' }, /"session_id": letters, digits/],
     ['claude_code_output', { job_id: 'job-1', offset: -1 }, /"offset": .*>=0/],
     ['claude_code_output', { job_id: 'job-1', limit: 1.5 }, /"limit": expected int/],
     [
@@ -212,6 +232,33 @@ describe('bad calls', () => {
     expect(gradedAsFailure(result.details)).toBe(true);
   });
 
+  it.each([
+    ['claude_code_start', { prompt: 'x', session_id: '../etc' }],
+    ['claude_code_status', { job_id: 'job-1', session_id: 'a/b' }],
+    ['claude_code_output', { job_id: 'job-1', session_id: '' }],
+    ['claude_code_cancel', { job_id: 'job-1', session_id: 7 }],
+  ])("%s %j → INVALID_SESSION_ID, the library's code and words", async (name, params) => {
+    const { call, supervisor } = setup();
+    const result = await call(name, params);
+    expect(result.details).toMatchObject({ ok: false, error: { code: ErrorCodes.INVALID_SESSION_ID } });
+    expect(result.text).toMatch(/Invalid session_id: /);
+    expect(supervisor.calls.filter(([n]) => n !== 'status')).toEqual([]);
+  });
+
+  it('a job named with another session id is JOB_NOT_FOUND naming both, never answered', async () => {
+    const { call, supervisor } = setup();
+    supervisor.jobs.set('job-1', jobStatus({ status: 'running', sessionId: 'sess-1' }));
+    for (const name of ['claude_code_status', 'claude_code_output', 'claude_code_cancel']) {
+      const result = await call(name, { job_id: 'job-1', session_id: 'sess-other' });
+      expect(result.details).toMatchObject({ ok: false, error: { code: 'JOB_NOT_FOUND' } });
+      expect(result.text).toMatch(/job-1 is not in session sess-other/);
+    }
+    expect(supervisor.calls.map(([n]) => n)).not.toContain('cancel');
+    expect(supervisor.calls.map(([n]) => n)).not.toContain('output');
+    const ok = await call('claude_code_status', { job_id: 'job-1', session_id: 'sess-1' });
+    expect(ok.details.ok).toBe(true);
+  });
+
   it('supervisor errors keep their code and carry a hint; unknown errors carry no stack', async () => {
     const { call, supervisor } = setup();
     const missing = await call('claude_code_status', { job_id: 'job-nope' });
@@ -223,9 +270,22 @@ describe('bad calls', () => {
 
     supervisor.startError = busy();
     expect((await call('claude_code_start', { prompt: 'x' })).text).toMatch(/claude_code_cancel/);
-    supervisor.startError = imageNotFound('localhost/x');
+    supervisor.startError = imageNotFound('localhost/claude-pod-agent:latest');
     expect((await call('claude_code_start', { prompt: 'x' })).details).toMatchObject({
-      error: { code: 'IMAGE_NOT_FOUND', hint: expect.stringMatching(/claude-pod setup/) },
+      error: {
+        code: 'IMAGE_NOT_FOUND',
+        hint: expect.stringMatching(/run `claude-pod setup` on the gateway host/),
+      },
+    });
+    // The seed's image: the hint names it and the fix that works for it (not a bare `setup`).
+    supervisor.startError = imageNotFound('ghcr.io/13rac1/openclaw-claude-code:latest');
+    const seed = (await call('claude_code_start', { prompt: 'x' })).details as { error: { hint: string } };
+    expect(seed.error.hint).toMatch(
+      /^The container image ghcr\.io\/13rac1\/openclaw-claude-code:latest is missing on the gateway host\. .*seed plugin's image.*remove the "image" key.*claude-pod setup --config ~\/\.openclaw\/openclaw\.json/,
+    );
+    supervisor.startError = imageNotFound('registry.example/team/agent:1');
+    expect((await call('claude_code_start', { prompt: 'x' })).details).toMatchObject({
+      error: { hint: expect.stringMatching(/podman pull registry\.example\/team\/agent:1/) },
     });
     supervisor.startError = new TypeError('boom');
     const internal = await call('claude_code_start', { prompt: 'x' });
