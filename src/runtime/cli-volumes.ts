@@ -8,8 +8,13 @@ import { LABEL_MANAGED } from './labels.js';
 import { CONTAINER_GID, CONTAINER_UID } from './workspace-tar.js';
 import type { VolumeOptions, VolumeRef, VolumeStore } from './volumes.js';
 
-/** Where a helper container mounts the volume it copies into or out of. */
-const HELPER_MOUNT = '/claude-pod-volume';
+/**
+ * Where a helper container mounts the volume it copies into or out of: the image's /workspace,
+ * an empty directory of the container user. A new volume takes its owner from the directory it is
+ * first mounted on (Docker's copy-up); on a path the image lacks it would stay root's, and the
+ * job's user could not write in it.
+ */
+const HELPER_MOUNT = '/workspace';
 export const COMPLETE_MARKER = '.claude-pod-complete';
 export const LABEL_HELPER = 'io.claude-pod.helper';
 /** Copies of large workspaces take a while; a call that transfers nothing for this long failed. */

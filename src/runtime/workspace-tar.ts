@@ -6,7 +6,7 @@
  * directory that then replaces the old one, so nothing is ever written through a link.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, rename, rm, chmod } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, chmod } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, basename } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,13 +56,28 @@ export function linkStaysInside(root: string, entryPath: string, target: string)
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
+/** Whether `dir` is the root of a filesystem mounted there (a session's size-limited disk). */
+async function isMountPoint(dir: string): Promise<boolean> {
+  const [self, parent] = await Promise.all([
+    lstat(dir).catch(() => null),
+    lstat(dirname(dir)).catch(() => null),
+  ]);
+  return self !== null && parent !== null && self.dev !== parent.dev;
+}
+
 /**
  * Replaces `hostDir` with what the tar stream holds (its mode is kept). The new content is
- * extracted next to it and swapped in by rename, so a reader sees the old or the new tree.
+ * extracted next to it and swapped in by rename, so a reader sees the old or the new tree. A
+ * `hostDir` that is a mount point (a session's size-limited disk image) cannot be renamed: the
+ * content is extracted into a hidden directory inside it (on that disk, within its limit) and
+ * swapped in entry by entry.
  */
 export async function extractReplacing(tar: Readable, hostDir: string): Promise<{ skipped: number }> {
   const suffix = randomBytes(4).toString('hex');
-  const incoming = join(dirname(hostDir), `.${basename(hostDir)}.cpod-in-${suffix}`);
+  const mounted = await isMountPoint(hostDir);
+  const incoming = mounted
+    ? join(hostDir, `.cpod-in-${suffix}`)
+    : join(dirname(hostDir), `.${basename(hostDir)}.cpod-in-${suffix}`);
   const old = join(dirname(hostDir), `.${basename(hostDir)}.cpod-old-${suffix}`);
   let skipped = 0;
   await mkdir(incoming, { mode: 0o700 });
@@ -89,6 +104,10 @@ export async function extractReplacing(tar: Readable, hostDir: string): Promise<
         },
       }),
     );
+    if (mounted) {
+      await swapEntries(hostDir, incoming);
+      return { skipped };
+    }
     const mode = await lstat(hostDir).then(
       (s) => s.mode & 0o777,
       () => 0o700,
@@ -104,4 +123,14 @@ export async function extractReplacing(tar: Readable, hostDir: string): Promise<
   }
   await rm(old, { recursive: true, force: true });
   return { skipped };
+}
+
+/** Replaces every entry of `dir` (but `incoming`, inside it) with `incoming`'s, then removes it. */
+async function swapEntries(dir: string, incoming: string): Promise<void> {
+  const keep = basename(incoming);
+  for (const name of await readdir(dir)) {
+    if (name !== keep) await rm(join(dir, name), { recursive: true, force: true });
+  }
+  for (const name of await readdir(incoming)) await rename(join(incoming, name), join(dir, name));
+  await rm(incoming, { recursive: true, force: true });
 }

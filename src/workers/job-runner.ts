@@ -544,9 +544,11 @@ export class JobRunner {
       report: this.ingest?.report ?? emptyClaudeReport(),
       stderrTail: this.stderrTail,
     });
+    let release = false;
     if (this.remote) {
       this.remote.stopTunnel();
       const synced = await this.remote.copyBack();
+      release = synced.ok;
       if (!synced.ok && synced.unknown) {
         // The engine did not answer: keep the container (and its volumes) and look again later.
         return { status: 'unknown', exitCode: null, error: null, progress: this.progress(), endedAt };
@@ -563,6 +565,8 @@ export class JobRunner {
       }
     }
     await this.removeContainer();
+    // Copied back: this host's directory holds it all again and the next job seeds anew.
+    if (release) await this.remote?.releaseVolumes();
     return {
       status: classified.status,
       exitCode: containerExit,

@@ -81,6 +81,21 @@ export class RemoteSide {
     }
   }
 
+  /**
+   * Removes the session's volumes once their content is back here (after the container is
+   * gone). A volume that cannot be removed stays; the next job's seed replaces it anyway.
+   */
+  async releaseVolumes(): Promise<void> {
+    for (const volume of new Set(this.job.volumes.map((v) => v.volume))) {
+      await this.volumes.remove(volume).catch((error: unknown) =>
+        this.log('warn', 'a session volume could not be removed', {
+          volume,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      );
+    }
+  }
+
   private failure(what: string, error: unknown): SyncResult {
     const unknown = isClaudePodError(error) && error.code === ErrorCodes.RUNTIME_FAILED;
     const message = error instanceof Error ? error.message : String(error);

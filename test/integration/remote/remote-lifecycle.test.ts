@@ -24,6 +24,7 @@ import type { ConfigInput } from '../../../src/shared/config.js';
 import { engineConfigSchema, type EngineConfigInput } from '../../../src/shared/engine-config.js';
 import { openOwner } from '../../../src/supervisor/create.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
+import { releaseDisksUnder } from '../../fixtures/disks.js';
 import { captureContainerLog, crashScenario, spawnSupervisorChild } from '../helpers/crash.js';
 import {
   dockerHost,
@@ -37,11 +38,11 @@ import { TEST_API_KEY } from '../helpers/stack.js';
 import { eventually, waitForEnd, waitForStatus } from '../helpers/wait.js';
 
 const apiEnv = { ANTHROPIC_API_KEY: TEST_API_KEY };
-const which = process.env.CLAUDE_POD_TEST_REMOTE; // podman | docker | unset: both
+const which = process.env.CLAUDE_POD_TEST_REMOTE; // podman | docker | anything else (1, all): both
 
 let service: PodmanService | null = null;
-const podmanWanted = !which || which === 'podman';
-const dockerWanted = !which || which === 'docker';
+const podmanWanted = which !== 'docker';
+const dockerWanted = which !== 'podman';
 if (podmanWanted) service = await startPodmanService().catch(() => null);
 const docker = dockerWanted ? await dockerHost() : null;
 
@@ -49,7 +50,11 @@ const targets: Array<{ title: string; engine: EngineConfigInput | null; skip: st
 if (podmanWanted) {
   const engine: EngineConfigInput | null = service ? { name: 'svc', kind: 'podman', url: service.url } : null;
   const ok = engine !== null && (await remoteHasImage(engine));
-  targets.push({ title: 'podman service (unix socket)', engine, skip: requireOrSkip('a podman service', ok) });
+  targets.push({
+    title: 'podman service (unix socket)',
+    engine,
+    skip: requireOrSkip('a podman service', ok),
+  });
 }
 if (dockerWanted) {
   const engine: EngineConfigInput | null = docker ? { name: 'dock', kind: 'docker', host: docker } : null;
@@ -69,6 +74,16 @@ async function inspectRaw(engine: EngineConfigInput, name: string): Promise<Reco
     extendEnv: false,
   });
   return (JSON.parse(r.stdout) as Array<Record<string, unknown>>)[0]!;
+}
+
+/** The session volumes of an owner left on the engine. */
+async function sessionVolumes(engine: EngineConfigInput, ownerId: string): Promise<string[]> {
+  const rt = await remoteRuntimeSpec(engineConfigSchema.parse(engine));
+  const r = await execa(rt.command, [...rt.globalArgs, 'volume', 'ls', '--format', '{{.Name}}'], {
+    env: { PATH: process.env.PATH ?? '', ...(rt.env ?? {}) },
+    extendEnv: false,
+  });
+  return r.stdout.split('\n').filter((n) => n.startsWith(`cpod-${ownerId.slice(0, 12)}-`));
 }
 
 for (const target of targets) {
@@ -94,6 +109,7 @@ for (const target of targets) {
           await engine.remove(row.name);
         await sup.close();
       }
+      await releaseDisksUnder(dir);
       await rm(dir, { recursive: true, force: true });
     });
 
@@ -123,7 +139,12 @@ for (const target of targets) {
             description: 'write and wait',
           })}`,
         });
-        const running = await waitForStatus(sup, first.jobId, (s) => s.metrics !== null, 'a metrics sample');
+        const running = await waitForStatus(
+          sup,
+          first.jobId,
+          (s) => s.status === 'running' && s.metrics !== null,
+          'running, with a metrics sample',
+        );
         expect(running.status).toBe('running');
         expect(running.metrics!.source).toBe('stats');
         expect(running.metrics!.memoryBytes).toBeGreaterThan(1024 * 1024);
@@ -163,6 +184,8 @@ for (const target of targets) {
         const req = mock.requests.filter((r) => JSON.stringify(r.body).includes('What was the word?')).pop();
         expect(JSON.stringify(req?.body)).toContain('PINEAPPLE');
         expect(await engine.list({ [LABEL_OWNER]: sup.ownerId })).toEqual([]);
+        // Copied back, the session's volumes are gone from the engine (no leak per job).
+        expect(await sessionVolumes(engineConfig, sup.ownerId)).toEqual([]);
       } finally {
         await sup.close();
       }
