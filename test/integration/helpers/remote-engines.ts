@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -19,21 +19,52 @@ export interface PodmanService {
   stop(): Promise<void>;
   /** Starts it again on the same socket. */
   restart(): Promise<void>;
+  /** Runs the local podman on the service's storage (what the engine's host would do), for cleanup. */
+  local(args: string[]): Promise<number>;
+  /** Stops it and removes its directory (after its containers were removed). */
+  dispose(): Promise<void>;
 }
 
 async function waitForSocket(path: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (await stat(path).then((s) => s.isSocket(), () => false)) return;
+    if (
+      await stat(path).then(
+        (s) => s.isSocket(),
+        () => false,
+      )
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`no socket at ${path} within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-/** Starts `podman system service` on a fresh unix socket, with the OCI runtime that works here. */
-export async function startPodmanService(): Promise<PodmanService> {
+/**
+ * Starts `podman system service` on a fresh unix socket, with the OCI runtime that works here.
+ * With `ownStorage`, the service keeps its containers and volumes in storage of its own (another
+ * host, as far as they can tell), reading images from the default store (read-only).
+ */
+export async function startPodmanService(opts: { ownStorage?: boolean } = {}): Promise<PodmanService> {
   const rt = await detectRuntime({ runtime: 'podman', ociRuntime: 'auto' });
   const dir = await mkdtemp(join(tmpdir(), 'cpod-svc-'));
+  const env: Record<string, string> = {};
+  if (opts.ownStorage) {
+    const conf = join(dir, 'storage.conf');
+    await writeFile(
+      conf,
+      [
+        '[storage]',
+        'driver = "overlay"',
+        `graphroot = "${join(dir, 'root')}"`,
+        `runroot = "${join(dir, 'run')}"`,
+        '[storage.options]',
+        'additionalimagestores = ["/var/lib/containers/storage"]',
+        '',
+      ].join('\n'),
+    );
+    env.CONTAINERS_STORAGE_CONF = conf;
+  }
   const socket = join(dir, 'podman.sock');
   const url = `unix://${socket}`;
   let child: ResultPromise | null = null;
@@ -45,11 +76,12 @@ export async function startPodmanService(): Promise<PodmanService> {
       stdout: 'ignore',
       stderr: 'ignore',
       cleanup: true,
+      env,
     });
     await waitForSocket(socket);
   };
   await start();
-  return {
+  const service: PodmanService = {
     url,
     socket,
     async stop() {
@@ -61,7 +93,20 @@ export async function startPodmanService(): Promise<PodmanService> {
       await rm(socket, { force: true });
     },
     restart: start,
+    async local(args: string[]) {
+      const r = await execa(rt.command, [...rt.globalArgs, ...args], { env, reject: false });
+      return r.exitCode ?? -1;
+    },
+    async dispose() {
+      await service.stop();
+      if (opts.ownStorage) {
+        await service.local(['rm', '-af', '-t', '0']);
+        await service.local(['volume', 'prune', '-f']);
+      }
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    },
   };
+  return service;
 }
 
 /** Docker Engine through DOCKER_HOST (its socket), when it answers here. */

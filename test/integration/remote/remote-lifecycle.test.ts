@@ -63,7 +63,7 @@ if (dockerWanted) {
 }
 
 afterAll(async () => {
-  await service?.stop();
+  await service?.dispose();
 });
 
 /** The container as the engine reports it (mounts, env), through the same remote client. */
