@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi, formatDirective, type MockApi } from '../../../src/mock-api/index.js';
+import { engineChecks } from '../../../src/doctor/engine-checks.js';
 import { LABEL_OWNER } from '../../../src/runtime/labels.js';
-import type { ConfigInput } from '../../../src/shared/config.js';
+import { parseConfig, type ConfigInput } from '../../../src/shared/config.js';
 import type { EngineConfigInput } from '../../../src/shared/engine-config.js';
 import { openOwner } from '../../../src/supervisor/create.js';
 import { releaseDisksUnder } from '../../fixtures/disks.js';
@@ -95,8 +96,19 @@ describe.skipIf(skip !== '')(`two engines at once${skip}`, () => {
       expect(await names(east)).toEqual(on('east').sort());
       expect(await names(west)).toEqual(on('west').sort());
 
+      // doctor checks each engine through its own client.
+      const doctor = async () => (await engineChecks(parseConfig(config))).map((c) => [c.id, c.status]);
+      expect(await doctor()).toEqual([
+        ['engine-east', 'ok'],
+        ['engine-west', 'ok'],
+      ]);
+
       // "west" goes away while every job still runs (they sleep 45 s).
       await b!.stop();
+      expect(await doctor()).toEqual([
+        ['engine-east', 'ok'],
+        ['engine-west', 'fail'],
+      ]);
       const finals = await Promise.all(jobs.map((jobId) => waitForEnd(sup, jobId, 240_000)));
       for (const f of finals) {
         if (f.engine === 'east') {
