@@ -102,6 +102,8 @@ export async function startPodmanService(opts: { ownStorage?: boolean } = {}): P
       if (opts.ownStorage) {
         await service.local(['rm', '-af', '-t', '0']);
         await service.local(['volume', 'prune', '-f']);
+        // The overlay driver mounts its directory on itself: unmount it, or it stays busy.
+        await execa('umount', [join(dir, 'root', 'overlay')], { reject: false });
       }
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     },
