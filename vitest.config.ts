@@ -11,9 +11,13 @@ import { defineConfig } from 'vitest/config';
  *   other run (scripts/bootstrap.mjs), so nothing of the suite's takes the cores they measure;
  * - engine (only when CLAUDE_POD_TEST_ENGINE is set): the job-lifecycle files and that engine's
  *   contract, for the engines CI runs them on a second and third time (scripts/test-engines.mjs:
- *   `podman-rootless` as a created non-root user, `docker` against Docker Engine).
+ *   `podman-rootless` as a created non-root user, `docker` against Docker Engine);
+ * - remote (only when CLAUDE_POD_TEST_REMOTE is set): the remote engines — a podman service the
+ *   tests start, Docker Engine through DOCKER_HOST, two engines at once, the Kubernetes manifest
+ *   under `podman kube play` — and their contract (scripts/test-engines.mjs `remote`).
  */
 const engine = process.env.CLAUDE_POD_TEST_ENGINE;
+const remote = process.env.CLAUDE_POD_TEST_REMOTE;
 const contractFile = (name: string | undefined) =>
   `test/contract/${name === 'docker' ? 'docker' : 'podman'}.contract.test.ts`;
 
@@ -52,6 +56,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', contractFile('podman')],
+          exclude: ['test/integration/remote/**'],
           ...containerTimeouts,
           // Containers share two cores: keep integration files sequential so timing-based
           // assertions (startup/idle timers) are not starved by a neighbouring file.
@@ -75,6 +80,19 @@ export default defineConfig({
               test: {
                 name: `engine`,
                 include: ['test/integration/lifecycle/**/*.test.ts', contractFile(engine)],
+                ...containerTimeouts,
+                fileParallelism: false,
+              },
+            },
+          ]
+        : []),
+      ...(remote
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'remote',
+                include: ['test/integration/remote/**/*.test.ts', 'test/contract/remote.contract.test.ts'],
                 ...containerTimeouts,
                 fileParallelism: false,
               },

@@ -141,7 +141,7 @@ async function bareRun(
   });
   try {
     const t0 = Date.now();
-    const child = spawn(rt.command, [...rt.globalArgs, ...buildRunArgs(rt.kind, spec.container!)], {
+    const child = spawn(rt.command, [...rt.globalArgs, ...buildRunArgs(rt.kind === "docker" ? "docker" : "podman", spec.container!)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: clientEnv(rt, spec.container!.secretEnv),
     });

@@ -25,6 +25,12 @@ CLAUDE_POD_API_PORT="${CLAUDE_POD_API_PORT:-8119}"
 CLAUDE_POD_FORWARDER_READY="${CLAUDE_POD_FORWARDER_READY:-/tmp/.claude-pod-forwarder.ready}"
 export CLAUDE_POD_API_SOCKET CLAUDE_POD_API_PORT CLAUDE_POD_FORWARDER_READY
 
+# A remote engine: the socket is the relay the supervisor starts in this container (relay.mjs);
+# its directory is made here, and the forwarder waits for the relay to listen.
+if [ -n "${CLAUDE_POD_API_RELAY:-}" ]; then
+  mkdir -p "$(dirname "$CLAUDE_POD_API_SOCKET")"
+fi
+
 # The socket itself, or its mounted directory (a proxy being restarted has no socket for a moment).
 if [ -S "$CLAUDE_POD_API_SOCKET" ] || [ -d "$(dirname "$CLAUDE_POD_API_SOCKET")" ]; then
   if ! command -v node >/dev/null 2>&1; then

@@ -4,6 +4,7 @@
 // no network; this is its only way out, and the proxy only lets model-API requests through.
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { setTimeout } from 'node:timers';
 
 const port = Number(process.env.CLAUDE_POD_API_PORT ?? 8119);
 const socketPath = process.env.CLAUDE_POD_API_SOCKET || '/run/claude-pod/api.sock';
@@ -28,26 +29,45 @@ function logRefusal(code) {
   refusals.set(code, seen);
 }
 
-const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+// Relay mode (a remote engine): the socket is the relay the supervisor runs in this container
+// through the engine's exec channel; while it is being (re)started, a connection waits for it.
+const connectWaitMs = process.env.CLAUDE_POD_API_RELAY ? 120_000 : 0;
+
+function connectUpstream(client, state) {
   // Connect anew for every client: a restarted proxy (new socket inode) is reached without a restart here.
   const upstream = net.createConnection({ path: socketPath, allowHalfOpen: true });
-  // pipe() forwards data with backpressure and turns one side's end (FIN) into end() on the other:
-  // each direction closes on its own, so a half-closed request still gets its full response.
-  client.pipe(upstream);
-  upstream.pipe(client);
-  // An abrupt end on either side is passed on as one: the proxy then aborts the upstream API request.
-  client.on('error', () => upstream.destroy());
+  state.upstream = upstream;
+  let connected = false;
+  upstream.on('connect', () => {
+    connected = true;
+    // pipe() forwards data with backpressure and turns one side's end (FIN) into end() on the other:
+    // each direction closes on its own, so a half-closed request still gets its full response.
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.resume();
+  });
   upstream.on('error', (error) => {
-    if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'EACCES')
-      logRefusal(error.code);
+    const absent = error.code === 'ENOENT' || error.code === 'ECONNREFUSED';
+    if (!connected && absent && Date.now() < state.deadline && !client.destroyed) {
+      setTimeout(() => connectUpstream(client, state), 200);
+      return;
+    }
+    if (absent || error.code === 'EACCES') logRefusal(error.code);
     client.destroy();
   });
-  client.on('close', (hadError) => {
-    if (hadError || !client.readableEnded) upstream.destroy();
-  });
   upstream.on('close', (hadError) => {
-    if (hadError || !upstream.readableEnded) client.destroy();
+    if (connected && (hadError || !upstream.readableEnded)) client.destroy();
   });
+}
+
+const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (client) => {
+  const state = { upstream: null, deadline: Date.now() + connectWaitMs };
+  // An abrupt end on the client's side is passed on as one: the proxy then aborts the upstream API request.
+  client.on('error', () => state.upstream?.destroy());
+  client.on('close', (hadError) => {
+    if (hadError || !client.readableEnded) state.upstream?.destroy();
+  });
+  connectUpstream(client, state);
 });
 
 server.on('error', (error) => {

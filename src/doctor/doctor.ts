@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { engineChecks } from './engine-checks.js';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -365,6 +366,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
     if (image.present) checks.push(...(await probeContainer(rt, config)));
     checks.push(...(await diskChecks(config, rt.rootless)));
   }
+  checks.push(...(await engineChecks(config)));
   checks.push(await apparmorCheck(config));
   checks.push(await authCheck(config));
   checks.push(await writableDirCheck('sessionsDir', 'sessionsDir', config.sessionsDir));

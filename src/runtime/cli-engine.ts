@@ -16,6 +16,7 @@ import {
   type ContainerStatus,
   type ContainerStream,
   type ContainerSummary,
+  type ExecSession,
   type KillResult,
   type StatsSample,
   type StreamEnd,
@@ -87,11 +88,12 @@ export class CliEngine implements ContainerEngine {
   readonly local: boolean;
 
   constructor(readonly rt: RuntimeSpec) {
+    if (rt.kind === 'kubernetes') throw new Error('this should not happen: a CLI engine for kubernetes');
     this.kind = rt.kind;
     this.local = !(rt.env?.CONTAINER_HOST || rt.env?.DOCKER_HOST || rt.remote === true);
   }
 
-  private async exec(verb: string, args: string[], opts: CallOptions = {}): Promise<Exec> {
+  private async call(verb: string, args: string[], opts: CallOptions = {}): Promise<Exec> {
     const r = await execa(this.rt.command, [...this.rt.globalArgs, ...args], {
       reject: false,
       stdin: 'ignore',
@@ -128,6 +130,45 @@ export class CliEngine implements ContainerEngine {
 
   follow(name: string): ContainerStream {
     return this.stream(['logs', '--follow', name], {}, undefined);
+  }
+
+  exec(name: string, command: string[]): ExecSession {
+    const child: ResultPromise = execa(
+      this.rt.command,
+      [...this.rt.globalArgs, 'exec', '--interactive', name, ...command],
+      {
+        stdin: 'pipe',
+        buffer: false,
+        reject: false,
+        cleanup: true,
+        encoding: 'buffer',
+        env: clientEnv(this.rt),
+        extendEnv: false,
+      },
+    );
+    let stderrTail = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    const done: Promise<StreamEnd> = child.then(
+      (r) => ({
+        exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
+        signal: r.signal ?? null,
+        spawnError:
+          r.failed && r.exitCode === undefined && !r.isTerminated ? String(r.shortMessage ?? '') : null,
+        stderrTail,
+      }),
+      (error: unknown) => ({
+        exitCode: null,
+        signal: null,
+        spawnError: error instanceof Error ? error.message : String(error),
+        stderrTail,
+      }),
+    );
+    if (!child.stdout || !child.stdin)
+      throw new Error('this should not happen: an exec client without pipes');
+    child.stdin.on('error', () => undefined);
+    return { stdin: child.stdin, stdout: child.stdout, done, kill: () => void child.kill('SIGTERM') };
   }
 
   private stream(
@@ -179,7 +220,7 @@ export class CliEngine implements ContainerEngine {
   }
 
   async inspect(name: string, opts?: CallOptions): Promise<ContainerState | null> {
-    const r = await this.exec('inspect', ['container', 'inspect', name], opts);
+    const r = await this.call('inspect', ['container', 'inspect', name], opts);
     if (r.exitCode !== 0) {
       if (NO_SUCH_CONTAINER.test(r.stderr)) return null;
       this.fail('inspect', r);
@@ -215,7 +256,7 @@ export class CliEngine implements ContainerEngine {
   async list(labels: Record<string, string>, opts?: CallOptions): Promise<ContainerSummary[]> {
     const filters = Object.entries(labels).flatMap(([k, v]) => ['--filter', `label=${k}=${v}`]);
     if (this.kind === 'docker') return this.listByInspect(filters, opts);
-    const r = await this.exec('ps', ['ps', '-a', ...filters, '--format', 'json'], opts);
+    const r = await this.call('ps', ['ps', '-a', ...filters, '--format', 'json'], opts);
     if (r.exitCode !== 0) this.fail('ps', r);
     const text = r.stdout.trim();
     if (!text) return [];
@@ -242,14 +283,14 @@ export class CliEngine implements ContainerEngine {
    * told apart) and its `--format json` needs docker 23+: ids from `ps`, the rest from `inspect`.
    */
   private async listByInspect(filters: string[], opts?: CallOptions): Promise<ContainerSummary[]> {
-    const ps = await this.exec('ps', ['ps', '-a', '-q', '--no-trunc', ...filters], opts);
+    const ps = await this.call('ps', ['ps', '-a', '-q', '--no-trunc', ...filters], opts);
     if (ps.exitCode !== 0) this.fail('ps', ps);
     const ids = ps.stdout
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
     if (ids.length === 0) return [];
-    const r = await this.exec('inspect', ['container', 'inspect', ...ids], opts);
+    const r = await this.call('inspect', ['container', 'inspect', ...ids], opts);
     // A container removed between the two calls is simply not listed.
     const onlyGone = r.stderr.split('\n').every((l) => !l.trim() || NO_SUCH_CONTAINER.test(l));
     if (r.exitCode !== 0 && !onlyGone) this.fail('inspect', r);
@@ -268,7 +309,7 @@ export class CliEngine implements ContainerEngine {
   }
 
   async kill(name: string, signal: string, opts?: CallOptions): Promise<KillResult> {
-    const r = await this.exec('kill', ['kill', `--signal=${signal}`, name], opts);
+    const r = await this.call('kill', ['kill', `--signal=${signal}`, name], opts);
     if (r.exitCode === 0) return 'signalled';
     if (NOT_RUNNING.test(r.stderr)) return 'not-running';
     if (NO_SUCH_CONTAINER.test(r.stderr)) return 'absent';
@@ -277,7 +318,7 @@ export class CliEngine implements ContainerEngine {
 
   async remove(name: string, opts?: CallOptions): Promise<void> {
     const args = this.kind === 'podman' ? ['rm', '-f', '-t', '0', name] : ['rm', '-f', name];
-    const r = await this.exec('rm', args, opts);
+    const r = await this.call('rm', args, opts);
     if (r.exitCode === 0 || NO_SUCH_CONTAINER.test(r.stderr)) return;
     this.fail('rm', r);
   }
@@ -287,7 +328,7 @@ export class CliEngine implements ContainerEngine {
     try {
       // docker before 23 prints the word "json" for `--format json`.
       const format = this.kind === 'docker' ? '{{json .}}' : 'json';
-      r = await this.exec('stats', ['stats', '--no-stream', '--format', format, name], opts);
+      r = await this.call('stats', ['stats', '--no-stream', '--format', format, name], opts);
     } catch {
       return null;
     }
@@ -296,7 +337,7 @@ export class CliEngine implements ContainerEngine {
   }
 
   async imageExists(image: string, opts?: CallOptions): Promise<boolean> {
-    const r = await this.exec('image inspect', ['image', 'inspect', '--format', '{{.Id}}', image], opts);
+    const r = await this.call('image inspect', ['image', 'inspect', '--format', '{{.Id}}', image], opts);
     if (r.exitCode === 0) return true;
     if (NO_SUCH_IMAGE.test(r.stderr)) return false;
     this.fail('image inspect', r);

@@ -10,13 +10,13 @@
  *   retries later rather than concluding anything;
  * - every call has a timeout.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { ClaudePodError, ErrorCodes } from '../shared/errors.js';
 import type { ContainerSpec } from '../shared/protocol.js';
 
 export type { ContainerSpec, Mount } from '../shared/protocol.js';
 
-export type EngineKind = 'podman' | 'docker' | 'memory';
+export type EngineKind = 'podman' | 'docker' | 'kubernetes' | 'memory';
 
 /** A container's life as every engine reports it. `created`: exists, never started. */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'exited' | 'removing' | 'unknown';
@@ -64,6 +64,16 @@ export interface ContainerStream {
   detach(): void;
 }
 
+/** A process run in a running container, its stdin and stdout streamed (`exec -i`). */
+export interface ExecSession {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  /** Resolves once the process (or the client) has ended; never rejects. */
+  readonly done: Promise<StreamEnd>;
+  /** Ends the session (the client); idempotent. */
+  kill(): void;
+}
+
 export interface CallOptions {
   timeoutMs?: number;
 }
@@ -95,6 +105,11 @@ export interface ContainerEngine {
   /** One metrics sample; null when the engine cannot give one (e.g. rootless on cgroups v1). */
   stats(name: string, opts?: CallOptions): Promise<StatsSample | null>;
   imageExists(image: string, opts?: CallOptions): Promise<boolean>;
+  /**
+   * Runs `command` in the running container `name` as its user, stdin and stdout streamed: the
+   * channel a remote job's model-API tunnel runs over (and, on Kubernetes, how a signal is sent).
+   */
+  exec(name: string, command: string[]): ExecSession;
 }
 
 /** A runtime call that gave no answer: the state it asked about is unknown. */

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { engineConfigSchema } from './engine-config.js';
 import { ClaudePodError, ErrorCodes } from './errors.js';
 import { parseAllowlistEntry } from './egress-allowlist.js';
 import { DEFAULT_OAUTH_TOKEN_URL, DEFAULT_REFRESH_MARGIN_SECONDS } from './oauth-endpoint.js';
@@ -208,6 +209,31 @@ export const configSchema = z.strictObject({
     .positive()
     .default(3)
     .describe('How often container metrics are sampled'),
+  engines: z
+    .array(engineConfigSchema)
+    .min(1)
+    .max(64)
+    .optional()
+    .superRefine((engines, ctx) => {
+      const seen = new Set<string>();
+      for (const e of engines ?? []) {
+        if (seen.has(e.name))
+          ctx.addIssue({ code: 'custom', message: `engine name "${e.name}" is used twice` });
+        seen.add(e.name);
+      }
+    })
+    .describe(
+      'Engines to run jobs on (remote podman or Docker hosts, a Kubernetes namespace), each with its own ' +
+        'maxConcurrentJobs; a job goes to the one with the fewest jobs. Absent: the local `runtime`.',
+    ),
+  engineUnreachableSeconds: z
+    .number()
+    .positive()
+    .default(120)
+    .describe(
+      'How long every probe of an engine must fail before its jobs fail with ENGINE_UNREACHABLE ' +
+        '(one failed call never ends a job)',
+    ),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -122,8 +122,19 @@ export const supervisorMessageSchema = z.discriminatedUnion('type', [
 export type SupervisorMessage = z.infer<typeof supervisorMessageSchema>;
 
 /** How the worker reaches the container runtime. */
+/** How a worker reaches a Kubernetes engine (kubernetes-engine.ts). */
+export const kubeSpecSchema = z.object({
+  kubeconfig: z.string().optional(),
+  context: z.string().optional(),
+  namespace: z.string(),
+  storageClass: z.string().optional(),
+  workspaceSize: z.string(),
+  imagePullPolicy: z.enum(['Never', 'IfNotPresent', 'Always']),
+});
+export type KubeSpec = z.infer<typeof kubeSpecSchema>;
+
 export const runtimeSpecSchema = z.object({
-  kind: z.enum(['podman', 'docker']),
+  kind: z.enum(['podman', 'docker', 'kubernetes']),
   command: z.string(),
   /** Global flags before the verb, e.g. `--runtime runc`. */
   globalArgs: z.array(z.string()),
@@ -133,13 +144,20 @@ export const runtimeSpecSchema = z.object({
   remote: z.boolean().optional(),
   /** The engine runs as an unprivileged user (rootless podman): container uids are that user's subuids. */
   rootless: z.boolean().optional(),
+  /** kind `kubernetes`: the cluster and namespace (command and globalArgs are unused). */
+  kube: kubeSpecSchema.optional(),
 });
 export type RuntimeSpec = z.infer<typeof runtimeSpecSchema>;
 
 export const mountSchema = z.object({
+  /** A host path (bind mount), or the name of a volume on the engine's host (a PVC on Kubernetes). */
   source: z.string(),
   target: z.string(),
   readonly: z.boolean().optional(),
+  /** `volume`: `source` names a volume on the engine's host, never a path of this one. Default: bind. */
+  type: z.enum(['bind', 'volume']).optional(),
+  /** A directory inside the volume to mount instead of its root (Kubernetes: one PVC per session). */
+  subPath: z.string().optional(),
 });
 export type Mount = z.infer<typeof mountSchema>;
 
@@ -190,6 +208,30 @@ export const containerSpecSchema = z.object({
 });
 export type ContainerSpec = z.infer<typeof containerSpecSchema>;
 
+/** A volume a remote job mounts, kept in step with a directory of this host. */
+export const syncedVolumeSchema = z.object({
+  volume: z.string(),
+  /** Inside the volume (Kubernetes: the session PVC's sub-directory); absent: its root. */
+  subPath: z.string().optional(),
+  hostDir: z.string(),
+  /** `seed`: copied in before the run; `both`: also copied back after the end. */
+  direction: z.enum(['seed', 'both']),
+});
+export type SyncedVolume = z.infer<typeof syncedVolumeSchema>;
+
+export const remoteJobSchema = z.object({
+  volumes: z.array(syncedVolumeSchema),
+  /** Labels for the volumes and helper containers, so they can be found and reaped. */
+  labels: z.record(z.string(), z.string()),
+  /** The volume (ConfigMap on Kubernetes) holding what runs before Claude Code, and its source here. */
+  runtimeVolume: z.string(),
+  runtimeDir: z.string(),
+  /** The job's model-API proxy socket on this host; null when the engine reaches the proxy itself. */
+  apiSocket: z.string().nullable(),
+  image: z.string(),
+});
+export type RemoteJob = z.infer<typeof remoteJobSchema>;
+
 export const jobSpecSchema = z.object({
   jobId: z.string(),
   sessionId: z.string(),
@@ -205,6 +247,12 @@ export const jobSpecSchema = z.object({
   /** Touched by the API proxy while bytes flow through the job's connection (idle watchdog). */
   activityFile: z.string().optional(),
   maxOutputSize: z.number(),
+  /**
+   * A remote engine: its containers see nothing of this host. Volumes are seeded from this host's
+   * directories before the container runs and copied back once it has ended; the model API is
+   * reached through a tunnel over the engine's own exec channel to the proxy's socket here.
+   */
+  remote: remoteJobSchema.optional(),
   /** Longest stdout line the worker holds and parses (config `maxLineBytes`); absent: the default. */
   maxLineBytes: z.number().int().positive().optional(),
   /**

@@ -23,9 +23,10 @@ export interface ApiGate {
   grant(jobId: string): Promise<ApiAccess>;
   /**
    * After a restart: make sure the job's existing token still works (its container holds it) and
-   * its socket is in place again in the directory the container mounts.
+   * its socket is in place again in the directory the container mounts. `socketDir`, when given,
+   * is that directory (a remote job's tunnel connects to the socket there).
    */
-  reattach(jobId: string): Promise<Pick<ApiAccess, 'activityFile'> | void>;
+  reattach(jobId: string): Promise<(Pick<ApiAccess, 'activityFile'> & { socketDir?: string }) | void>;
   revoke(jobId: string): Promise<void>;
   /** Stop what the gate started, when nothing needs it any more. */
   close(opts: { jobsStillRunning: boolean }): Promise<void>;

@@ -1,21 +1,19 @@
 import { chmod, mkdir } from 'node:fs/promises';
-import { createEngine } from '../runtime/create-engine.js';
-import { detectRuntime } from '../runtime/detect.js';
 import { assertLimitsEnforced } from '../runtime/limit-support.js';
 import type { ContainerEngine } from '../runtime/engine.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
-import { toRuntimeSpec } from '../runtime/runtime-info.js';
-import { parseConfig, workerThreadsFor, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
+import { parseConfig, type ConfigInput, type ResolvedConfig } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes, isClaudePodError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
+import type { RuntimeSpec } from '../shared/protocol.js';
 import type { ApiGate } from './api-gate.js';
 import type { SupervisorApi } from './api.js';
 import { SupervisorClient, type ClientOptions } from './control/client.js';
 import { serveControl } from './control/server.js';
-import { InlineJobPool } from './inline-pool.js';
+import { buildEngineSet, type EngineOverride } from './engine-set.js';
 import { Notifier } from './notifier.js';
 import { ownerIdFor } from './owner.js';
-import { JobPool, type JobPoolLike } from './pool.js';
+import type { JobPoolLike } from './pool.js';
 import { ProxyGate } from './proxy-gate.js';
 import { loadRegistry, type RegistryWriter } from './registry-file.js';
 import { stageContainerRuntime } from './stage-runtime.js';
@@ -41,6 +39,11 @@ export interface CreateSupervisorOptions {
   inlineJobsForBenchmark?: boolean;
   /** The pool that hosts the jobs' actors (tests); default: worker threads. */
   pool?: JobPoolLike;
+  /**
+   * Per engine (config `engines[].name`; `local` without `engines`): its client, pool or runtime
+   * (tests). `runtime`, `engine` and `pool` above are the same for the `local` engine.
+   */
+  engines?: Record<string, EngineOverride>;
   /** How the registry is written (tests inject failures). */
   registryWriter?: RegistryWriter;
   /** The supervisor's own waits (tests shorten them). */
@@ -120,9 +123,16 @@ export async function openOwner(
   const logger = options.logger ?? silentLogger();
   let closeControl: (() => Promise<void>) | null = null;
   try {
-    const runtime =
-      options.runtime ?? (await detectRuntime({ runtime: config.runtime, ociRuntime: config.ociRuntime }));
-    const engine = options.engine ?? createEngine(toRuntimeSpec(runtime));
+    const local: EngineOverride = {
+      ...(options.runtime ? { runtime: options.runtime } : {}),
+      ...(options.engine ? { engine: options.engine } : {}),
+      ...(options.pool ? { pool: options.pool } : {}),
+    };
+    const engines = await buildEngineSet(config, {
+      overrides: { local, ...(options.engines ?? {}) },
+      ...(options.inlineJobsForBenchmark ? { inlineJobsForBenchmark: true } : {}),
+    });
+    const runtime = engines[0]!.runtime ?? remoteRuntimeInfo(engines[0]!.rt);
     const { state, dropped } = await loadRegistry(paths);
     if (dropped.length) logger.warn({ dropped }, 'registry entries with invalid ids were dropped');
     // A rootful runtime maps the container's uid 1000 to the host's: hand it its directories.
@@ -138,6 +148,7 @@ export async function openOwner(
         ...(options.env ? { env: options.env } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
       });
+    const localRuntimes = engines.flatMap((e) => (e.runtime && !e.remote ? [e.runtime] : []));
     const notifier = new Notifier({
       url: config.notifyWebhookUrl,
       hooksToken: config.hooksToken,
@@ -145,25 +156,21 @@ export async function openOwner(
       logger,
     });
     await notifier.ready();
-    const pool =
-      options.pool ??
-      (options.inlineJobsForBenchmark
-        ? new InlineJobPool(config.maxConcurrentJobs, undefined, {}, workerThreadsFor(config))
-        : new JobPool({ maxJobs: config.maxConcurrentJobs, threads: workerThreadsFor(config) }));
     const supervisor = new Supervisor({
       notifier,
       runtimeDir: await stageContainerRuntime(config.sessionsDir),
       config,
       runtime,
-      engine,
+      engines,
       ownerId: ownerIdFor(config.sessionsDir),
       paths,
       state,
       apiGate,
-      pool,
       containerUid,
       logger,
-      ...(config.requireLimits ? { preflight: () => assertLimitsEnforced(runtime) } : {}),
+      ...(config.requireLimits
+        ? { preflight: () => localRuntimes.forEach((r) => assertLimitsEnforced(r)) }
+        : {}),
       ...(options.registryWriter ? { registryWriter: options.registryWriter } : {}),
       ...(options.timing ? { timing: options.timing } : {}),
       onClose: async () => {
@@ -182,12 +189,28 @@ export async function openOwner(
       supervisor.resendNotifications();
     }
     supervisor.startIdleCleanup();
+    supervisor.startEngineProbes();
     return supervisor;
   } catch (error) {
     await closeControl?.().catch(() => undefined);
     await lock.release();
     throw error;
   }
+}
+
+/** What the supervisor reports of a remote engine it has not asked anything. */
+function remoteRuntimeInfo(rt: RuntimeSpec): RuntimeInfo {
+  return {
+    kind: rt.kind === 'docker' ? 'docker' : 'podman',
+    command: rt.command,
+    version: 'remote',
+    ociRuntime: null,
+    rootless: false,
+    cgroupVersion: 'unknown',
+    logDriver: null,
+    globalArgs: [...rt.globalArgs],
+    ...(rt.env ? { env: { ...rt.env } } : {}),
+  };
 }
 
 function isResolved(input: ConfigInput | ResolvedConfig): input is ResolvedConfig {

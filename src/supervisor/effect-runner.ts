@@ -1,16 +1,19 @@
 import { closeSync, openSync } from 'node:fs';
-import type { ContainerEngine } from '../runtime/engine.js';
 import { containerNameFor } from '../runtime/labels.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes, serializeError, type SerializedError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { assertNever, workerMessageSchema, type JobOutcome, type RuntimeSpec } from '../shared/protocol.js';
+import { assertNever, workerMessageSchema, type JobOutcome } from '../shared/protocol.js';
 import type { ApiAccess, ApiGate } from './api-gate.js';
-import type { Effect, Event } from './job-machine.js';
+import type { EngineEntry } from './engine-set.js';
+import { engineOf, type Effect, type Event } from './job-machine.js';
 import { buildJobSpec } from './job-spec.js';
 import { jobStatusView } from './job-view.js';
 import type { Notifier } from './notifier.js';
-import type { JobPoolLike, SubmittedJob } from './pool.js';
+import type { SubmittedJob } from './pool.js';
+import { remoteJobParts, runtimeVolumeName, sharedPath } from './remote-job.js';
+import { packDir } from '../runtime/workspace-tar.js';
+import { LABEL_MANAGED, LABEL_OWNER } from '../runtime/labels.js';
 import type { RegistryFile } from './registry-file.js';
 import { prepareSessionDirs, removeSessionFiles } from './session-files.js';
 import type { StatePaths } from './state-paths.js';
@@ -27,8 +30,7 @@ interface LiveJob {
 export interface EffectRunnerDeps {
   supervisor: Supervisor;
   config: ResolvedConfig;
-  engine: ContainerEngine;
-  pool: JobPoolLike;
+  engines: ReadonlyMap<string, EngineEntry>;
   apiGate: ApiGate;
   registry: RegistryFile;
   notifier: Notifier | undefined;
@@ -37,7 +39,6 @@ export interface EffectRunnerDeps {
   containerUid: number | null;
   runtimeDir: string;
   ownerId: string;
-  rt: RuntimeSpec;
 }
 
 const RECHECK_MAX_MS = 60_000;
@@ -55,6 +56,8 @@ export class EffectRunner {
   private readonly grants = new Map<string, ApiAccess>();
   private readonly removals = new Map<string, Promise<{ bytesFreed: number; workspaceDeleted: boolean }>>();
   private readonly rechecks = new Map<string, number>();
+  /** Per remote engine: its runtime-files volume, made once (content-addressed). */
+  private readonly runtimeFiles = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private readonly background = new Set<Promise<unknown>>();
   private gen = 0;
@@ -104,6 +107,13 @@ export class EffectRunner {
         if (live?.handle) live.handle.send(effect.message);
         else
           this.d.logger.warn({ jobId: effect.jobId, message: effect.message.type }, 'no worker to post to');
+        return true;
+      }
+      case 'requeue': {
+        const live = this.live.get(effect.jobId);
+        this.live.delete(effect.jobId);
+        live?.abort.abort();
+        closeFd(live?.fd ?? null);
         return true;
       }
       case 'abortQueued': {
@@ -222,27 +232,60 @@ export class EffectRunner {
       if (!job || !session) throw new Error(`this should not happen: dispatch of an unknown job ${jobId}`);
       let access: ApiAccess | undefined;
       let activityFile: string | undefined;
+      let apiSocketDir: string | undefined;
       if (mode === 'run') {
         access = this.grants.get(jobId) ?? (await this.d.apiGate.grant(jobId));
         this.grants.delete(jobId);
         activityFile = access.activityFile;
       } else {
-        activityFile = (
-          await this.d.apiGate.reattach(jobId).catch((error: unknown) => {
+        const again = await this.d.apiGate.reattach(jobId).catch((error: unknown) => {
+          this.d.logger.warn(
+            { jobId, err: serializeError(error) },
+            'model API proxy unavailable on re-attach',
+          );
+        });
+        activityFile = again?.activityFile;
+        apiSocketDir = again?.socketDir;
+      }
+      const engine = this.d.engines.get(engineOf(job));
+      if (!engine) {
+        throw new ClaudePodError(
+          ErrorCodes.ENGINE_UNREACHABLE,
+          `engine "${engineOf(job)}" is not configured`,
+        );
+      }
+      if (engine.remote && mode === 'run') {
+        // Retried while the engine gives no answer (the job stays queued meanwhile); a job moved
+        // to another engine, cancelled or closed since stops the loop.
+        for (let delay = 1_000; ; delay = Math.min(delay * 2, 30_000)) {
+          try {
+            await this.ensureRuntimeFiles(engine);
+            break;
+          } catch (error) {
+            if (serializeError(error).code !== ErrorCodes.RUNTIME_FAILED) throw error;
             this.d.logger.warn(
-              { jobId, err: serializeError(error) },
-              'model API proxy unavailable on re-attach',
+              { jobId, engine: engine.name, err: serializeError(error) },
+              'engine not answering',
             );
-          })
-        )?.activityFile;
+            this.d.supervisor.suspectEngine(engine.name);
+            await new Promise((resolve) => setTimeout(resolve, delay).unref());
+            if (
+              this.live.get(jobId) !== entry ||
+              this.closed ||
+              !wanted() ||
+              sup.job(jobId)?.engine !== job.engine
+            )
+              return;
+          }
+        }
       }
       await prepareSessionDirs(this.d.paths, job.sessionId, jobId, this.d.containerUid);
       entry.fd = openSync(this.d.paths.outputFile(job.sessionId, jobId), 'a+', 0o600);
       if (entry.abort.signal.aborted || this.closed || !wanted())
         throw new Error('aborted before it was queued');
-      const spec = buildJobSpec({
+      const base = {
         config: this.d.config,
-        runtime: this.d.rt,
+        runtime: engine.rt,
         ownerId: this.d.ownerId,
         job,
         containerName: containerNameFor(jobId),
@@ -254,9 +297,15 @@ export class EffectRunner {
         ...(access ? { api: access } : {}),
         ...(activityFile ? { activityFile } : {}),
         runtimeDir: this.d.runtimeDir,
+      };
+      const spec = buildJobSpec({
+        ...base,
+        ...(engine.remote
+          ? { remote: remoteJobParts({ ...base, ...(apiSocketDir ? { apiSocketDir } : {}) }, engine.remote) }
+          : {}),
       });
       const gen = entry.gen;
-      const handle = this.d.pool.submit(
+      const handle = engine.pool.submit(
         spec,
         (raw) => this.onWorkerMessage(jobId, gen, raw),
         entry.abort.signal,
@@ -274,6 +323,31 @@ export class EffectRunner {
       if (entry.abort.signal.aborted || !wanted()) this.failed(jobId, entry.gen, error);
       else sup.send({ type: 'dispatchFailed', jobId, error: dispatchError(error), now: Date.now() });
     }
+  }
+
+  /** The runtime files in their volume on a remote engine (not needed where a shared path covers them). */
+  private ensureRuntimeFiles(engine: EngineEntry): Promise<void> {
+    if (!engine.remote || !engine.volumes || sharedPath(engine.remote, this.d.runtimeDir))
+      return Promise.resolve();
+    const volumes = engine.volumes;
+    let made = this.runtimeFiles.get(engine.name);
+    if (!made) {
+      const ref = { volume: runtimeVolumeName(this.d.runtimeDir) };
+      const opts = {
+        labels: { [LABEL_MANAGED]: 'true', [LABEL_OWNER]: this.d.ownerId },
+        image: this.d.config.image,
+      };
+      made = (async () => {
+        if (await volumes.complete(ref, opts)) return;
+        await volumes.load(ref, packDir(this.d.runtimeDir, { keepModes: true }), {
+          ...opts,
+          markComplete: true,
+        });
+      })();
+      made.catch(() => this.runtimeFiles.delete(engine.name));
+      this.runtimeFiles.set(engine.name, made);
+    }
+    return made;
   }
 
   private current(jobId: string, gen: number): boolean {
@@ -329,7 +403,11 @@ export class EffectRunner {
 
   private async removeContainer(jobId: string, purpose: 'cancel' | 'rerun' | 'crash'): Promise<void> {
     try {
-      await this.d.engine.remove(containerNameFor(jobId));
+      const job = this.d.supervisor.job(jobId);
+      const engine = job ? this.d.engines.get(engineOf(job)) : undefined;
+      if (!engine)
+        throw new ClaudePodError(ErrorCodes.ENGINE_UNREACHABLE, 'the job has no configured engine');
+      await engine.engine.remove(containerNameFor(jobId));
       if (!this.closed) this.d.supervisor.send({ type: 'containerRemoved', jobId, purpose, now: Date.now() });
     } catch (error) {
       this.d.logger.warn({ jobId, err: serializeError(error) }, 'could not remove a container');
@@ -367,9 +445,13 @@ export class EffectRunner {
    */
   async close(): Promise<void> {
     this.closed = true;
-    await this.d.pool
-      .close()
-      .catch((error: unknown) => this.d.logger.warn({ err: serializeError(error) }, 'pool close'));
+    await Promise.all(
+      [...this.d.engines.values()].map((e) =>
+        e.pool
+          .close()
+          .catch((error: unknown) => this.d.logger.warn({ err: serializeError(error) }, 'pool close')),
+      ),
+    );
     for (const live of this.live.values()) closeFd(live.fd);
     this.live.clear();
     await withTimeout(Promise.allSettled([...this.chains.values()]), 10_000);

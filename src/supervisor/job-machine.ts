@@ -22,6 +22,8 @@ import {
   type SupervisorMessage,
 } from '../shared/protocol.js';
 import type { ContainerStatus } from '../runtime/engine.js';
+import { DEFAULT_ENGINE } from '../shared/engine-config.js';
+import { placeJob, type EngineSlot } from './placement.js';
 import type { JobRecord, SessionRecord } from './records.js';
 
 export type FollowerState = 'queued' | 'ready' | 'active';
@@ -37,13 +39,21 @@ export interface MachineState {
   readonly sessions: ReadonlyMap<string, SessionRecord>;
   readonly followers: ReadonlyMap<string, Follower>;
   readonly closing: boolean;
+  /** Engines declared unreachable (every probe failed for engineUnreachableSeconds); absent: none. */
+  readonly downEngines?: ReadonlySet<string>;
 }
 
 export interface MachineConfig {
+  /** Jobs running at once, over all engines. */
   maxConcurrentJobs: number;
   /** Jobs that may wait for a slot; 0 = none (a start with every slot busy is QUEUE_FULL). */
   maxPendingJobs: number;
+  /** The configured engines and their capacities, in config order; absent: one, `local`. */
+  engines?: readonly EngineSlot[];
 }
+
+/** The engine a job runs on (records from before engines existed: the default one). */
+export const engineOf = (job: JobRecord): string => job.engine ?? DEFAULT_ENGINE;
 
 export type Event =
   | {
@@ -76,7 +86,14 @@ export type Event =
   | { type: 'persistFailed'; jobIds: string[]; error: SerializedError; now: number }
   | { type: 'notified'; jobId: string }
   /** Remove sessions idle for at least this long; null = never. */
-  | { type: 'cleanup'; olderThanMs: number | null; now: number };
+  | { type: 'cleanup'; olderThanMs: number | null; now: number }
+  /**
+   * Every probe of this engine failed for the configured time (or it is no longer configured):
+   * its jobs that never launched move to another engine, the others fail ENGINE_UNREACHABLE.
+   */
+  | { type: 'engineUnreachable'; engine: string; error: SerializedError; now: number }
+  /** A probe of an engine declared unreachable was answered again. */
+  | { type: 'engineReachable'; engine: string };
 
 export type RemovePurpose = 'cancel' | 'rerun' | 'crash';
 
@@ -87,6 +104,8 @@ export type Effect =
   | { type: 'dispatch'; jobId: string; mode: 'run' | 'attach' }
   | { type: 'post'; jobId: string; message: SupervisorMessage }
   | { type: 'abortQueued'; jobId: string }
+  /** Drop the job's queued task without a word back (a `dispatch` for it follows). */
+  | { type: 'requeue'; jobId: string }
   | { type: 'removeContainer'; jobId: string; purpose: RemovePurpose }
   | { type: 'revoke'; jobId: string }
   | { type: 'closeOutput'; jobId: string }
@@ -102,6 +121,8 @@ export interface Changes {
   removedJobs: Set<string>;
   removedSessions: Set<string>;
   closing?: boolean;
+  /** An engine's reachability changed (true: declared unreachable). */
+  engineDown?: { engine: string; down: boolean };
 }
 
 export interface Step {
@@ -172,6 +193,12 @@ export function transition(state: MachineState, event: Event, config: MachineCon
   if (event.type === 'start') return start(tx, event, config);
   if (event.type === 'close') return close(tx, event);
   if (event.type === 'cleanup') return cleanup(tx, event);
+  if (event.type === 'engineUnreachable') return engineUnreachable(tx, event, config);
+  if (event.type === 'engineReachable') {
+    if (tx.state.downEngines?.has(event.engine))
+      tx.changes.engineDown = { engine: event.engine, down: false };
+    return tx.done();
+  }
   if (event.type === 'persistFailed') {
     for (const jobId of event.jobIds) {
       const job = tx.job(jobId);
@@ -311,6 +338,16 @@ function start(tx: Tx, event: Extract<Event, { type: 'start' }>, config: Machine
       ),
     );
   }
+  const engine = placeJob(tx.state, config);
+  if (engine === null) {
+    return rejected(
+      new ClaudePodError(
+        ErrorCodes.ENGINE_UNREACHABLE,
+        `No engine is reachable (${[...(tx.state.downEngines ?? [])].join(', ')}); try again when one answers`,
+        { details: { down: [...(tx.state.downEngines ?? [])] } },
+      ),
+    );
+  }
   const job: JobRecord = {
     jobId: event.jobId,
     sessionId: session.sessionId,
@@ -327,6 +364,7 @@ function start(tx: Tx, event: Extract<Event, { type: 'start' }>, config: Machine
     error: null,
     progress: emptyProgress(),
     notified: false,
+    ...(engine === DEFAULT_ENGINE && !config.engines ? {} : { engine }),
   };
   tx.putJob(job);
   tx.putSession({
@@ -526,6 +564,49 @@ function containerAbsent(tx: Tx, job: JobRecord, hadOutput: boolean, now: number
     ),
     endedAt: now,
   });
+  return tx.done();
+}
+
+function engineUnreachable(
+  tx: Tx,
+  event: Extract<Event, { type: 'engineUnreachable' }>,
+  config: MachineConfig,
+): Step {
+  const down = new Set(tx.state.downEngines ?? []);
+  down.add(event.engine);
+  tx.changes.engineDown = { engine: event.engine, down: true };
+  const after: MachineState = { ...tx.state, downEngines: down };
+  for (const job of tx.state.jobs.values()) {
+    if (isEnded(job) || engineOf(job) !== event.engine) continue;
+    const follower = tx.follower(job.jobId);
+    const neverLaunched = job.phase === 'queued' && (!follower || follower.state === 'queued');
+    const elsewhere = neverLaunched && !job.cancelRequested ? placeJob(after, config, tx) : null;
+    if (elsewhere !== null) {
+      // Nothing of it ran: it waits for a slot on another engine instead.
+      if (follower) tx.effect({ type: 'requeue', jobId: job.jobId });
+      tx.putJob({ ...job, engine: elsewhere });
+      tx.setFollower(job.jobId, { state: 'queued', mode: 'run', stopping: null });
+      tx.effect(persist(true, job.jobId), { type: 'dispatch', jobId: job.jobId, mode: 'run' });
+      continue;
+    }
+    if (follower?.state === 'queued') tx.effect({ type: 'abortQueued', jobId: job.jobId });
+    // The engine answers nothing: stop following; its container is reaped when it answers again.
+    else if (follower)
+      tx.effect({ type: 'post', jobId: job.jobId, message: { type: 'detach', jobId: job.jobId } });
+    if (follower) tx.setFollower(job.jobId, { ...follower, stopping: 'detach' });
+    end(tx, job, {
+      status: 'failed',
+      exitCode: null,
+      error: serializeError(
+        new ClaudePodError(
+          ErrorCodes.ENGINE_UNREACHABLE,
+          `The job's engine "${event.engine}" did not answer: ${event.error.message}; its output so far is kept`,
+          { details: { engine: event.engine } },
+        ),
+      ),
+      endedAt: event.now,
+    });
+  }
   return tx.done();
 }
 

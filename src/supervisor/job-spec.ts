@@ -6,6 +6,7 @@ import type { ContainerSpec, JobSpec, Mount, RuntimeSpec } from '../shared/proto
 import type { ApiAccess } from './api-gate.js';
 import { egressProxyEnv, noProxyEnv } from './egress-env.js';
 import type { JobRecord } from './records.js';
+import type { RemoteParts } from './remote-job.js';
 
 /** The container user: never root. Our image's `agent` user has this uid/gid. */
 export const CONTAINER_USER = '1000:1000';
@@ -90,6 +91,8 @@ interface JobSpecArgs {
   api?: ApiAccess;
   /** The staged container/runtime folder (stage-runtime.ts). */
   runtimeDir: string;
+  /** The engine is elsewhere: volumes instead of bind mounts, the API through a tunnel. */
+  remote?: RemoteParts;
 }
 
 export function buildJobSpec(args: JobSpecArgs): JobSpec {
@@ -109,6 +112,7 @@ export function buildJobSpec(args: JobSpecArgs): JobSpec {
     outputPath: args.outputPath,
     ...(args.outputFd === undefined ? {} : { outputFd: args.outputFd }),
     ...(args.activityFile === undefined ? {} : { activityFile: args.activityFile }),
+    ...(args.remote ? { remote: args.remote.job } : {}),
     maxOutputSize: config.maxOutputSize,
     maxLineBytes: config.maxLineBytes,
     // Filesystems whose filling up stops the job (DISK_QUOTA): size-limited images where the host
@@ -129,12 +133,14 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
   // With the host's network the container's loopback is the host's: give each job its own port.
   const port =
     config.network === 'host' ? 20000 + (parseInt(job.jobId.slice(-4), 16) % 20000) : DEFAULT_FORWARDER_PORT;
-  const mounts: Mount[] = [
-    { source: args.workspaceDir, target: CONTAINER_WORKDIR },
-    { source: args.claudeDir, target: `${CONTAINER_HOME}/.claude` },
-    { source: api.socketDir, target: PROXY_MOUNT, readonly: true },
-    { source: args.runtimeDir, target: '/opt/claude-pod', readonly: true },
-  ];
+  const mounts: Mount[] = args.remote
+    ? args.remote.mounts
+    : [
+        { source: args.workspaceDir, target: CONTAINER_WORKDIR },
+        { source: args.claudeDir, target: `${CONTAINER_HOME}/.claude` },
+        { source: api.socketDir, target: PROXY_MOUNT, readonly: true },
+        { source: args.runtimeDir, target: '/opt/claude-pod', readonly: true },
+      ];
   const env: Record<string, string> = {
     HOME: CONTAINER_HOME,
     CLAUDE_CONFIG_DIR: `${CONTAINER_HOME}/.claude`,
@@ -143,6 +149,7 @@ export function containerSpec(args: JobSpecArgs & { api: ApiAccess }): Container
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`,
     CLAUDE_POD_API_PORT: String(port),
+    ...(args.remote?.env ?? {}),
   };
   // Rootless podman: the host user is the container user, so workspace files stay the user's.
   const userns = containerUserNamespace(args.runtime, CONTAINER_USER);

@@ -1,3 +1,4 @@
+import { DEFAULT_ENGINE } from '../shared/engine-config.js';
 import type { SerializedError } from '../shared/errors.js';
 import type { ActivityState, JobMetrics, JobState } from '../shared/protocol.js';
 import { activityOf } from '../workers/job-runner.js';
@@ -20,6 +21,8 @@ export interface JobStatus {
   outputTruncated: boolean;
   /** Lines longer than maxLineBytes: written to the output as they came, never parsed. */
   linesCut: number;
+  /** The engine (config `engines[].name`) the job was placed on; `local` without `engines`. */
+  engine: string;
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
@@ -58,6 +61,7 @@ export function jobStatusView(job: JobRecord, now: number): JobStatus {
     errorCode: job.error?.code ?? null,
     outputTruncated: p.truncated,
     linesCut: p.linesCut ?? 0,
+    engine: job.engine ?? DEFAULT_ENGINE,
     createdAt: new Date(job.createdAt).toISOString(),
     startedAt: iso(job.startedAt),
     endedAt: iso(job.endedAt),

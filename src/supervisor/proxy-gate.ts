@@ -75,11 +75,13 @@ export class ProxyGate implements ApiGate {
     };
   }
 
-  async reattach(jobId: string): Promise<Pick<ApiAccess, 'activityFile'> | void> {
+  async reattach(
+    jobId: string,
+  ): Promise<(Pick<ApiAccess, 'activityFile'> & { socketDir?: string }) | void> {
     // The daemon normally outlived us; if it exited, a new one re-creates the job's socket in the
     // directory the container already mounts (tokens persist on disk).
     const access = await (await this.proxy()).reattach(jobId);
-    return access ? { activityFile: access.activityFile } : undefined;
+    return access ? { activityFile: access.activityFile, socketDir: access.socketDir } : undefined;
   }
 
   async revoke(jobId: string): Promise<void> {

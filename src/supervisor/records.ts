@@ -29,6 +29,12 @@ export interface JobRecord {
   progress: JobProgress;
   /** Set once the completion notification was delivered (or given up on). */
   notified: boolean;
+  /**
+   * The engine (config `engines[].name`) the job was placed on when it was created; its
+   * container, if any, lives there. Absent in registries written before engines existed: the
+   * default engine (`local`).
+   */
+  engine?: string;
 }
 
 /** A session as the supervisor keeps and persists it. */

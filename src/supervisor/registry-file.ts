@@ -1,3 +1,4 @@
+import { ENGINE_NAME } from '../shared/engine-config.js';
 import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -194,6 +195,7 @@ function readJob(id: string, value: unknown): JobRecord | null {
     error: v.error && typeof v.error === 'object' ? v.error : null,
     progress: v.progress && typeof v.progress === 'object' ? v.progress : emptyProgress(),
     notified: v.notified === true,
+    ...(typeof v.engine === 'string' && ENGINE_NAME.test(v.engine) ? { engine: v.engine } : {}),
   };
 }
 

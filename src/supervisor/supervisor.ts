@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
-import type { ContainerEngine } from '../runtime/engine.js';
 import type { RuntimeInfo } from '../runtime/runtime-info.js';
 import { toRuntimeSpec } from '../runtime/runtime-info.js';
+import { LABEL_OWNER } from '../runtime/labels.js';
 import type { ResolvedConfig } from '../shared/config.js';
 import { ClaudePodError, ErrorCodes, imageNotFound, jobNotFound, serializeError } from '../shared/errors.js';
 import { silentLogger, type Logger } from '../shared/logger.js';
@@ -19,10 +19,19 @@ import type {
   WaitOptions,
 } from './api.js';
 import { EffectRunner } from './effect-runner.js';
-import { applyChanges, transition, type Event, type Follower, type MachineState } from './job-machine.js';
+import { EngineHealth } from './engine-health.js';
+import type { EngineEntry } from './engine-set.js';
+import {
+  applyChanges,
+  engineOf,
+  transition,
+  type Event,
+  type Follower,
+  type MachineConfig,
+  type MachineState,
+} from './job-machine.js';
 import { jobStatusView, type JobStatus } from './job-view.js';
 import type { Notifier } from './notifier.js';
-import type { JobPoolLike } from './pool.js';
 import type { JobRecord, RegistryState, SessionRecord } from './records.js';
 import { RegistryFile, WRITE_RETRY_DELAYS_MS, type RegistryWriter } from './registry-file.js';
 import { reconcileOnce } from './recovery.js';
@@ -50,6 +59,8 @@ export interface SupervisorTiming {
   recoveryBackoffMs: number;
   /** Waits between the attempts of a registry write before it counts as failed. */
   writeRetryDelaysMs: readonly number[];
+  /** How often each engine with unfinished jobs (or one that failed a call) is probed. */
+  engineProbeMs: number;
 }
 
 export const DEFAULT_TIMING: SupervisorTiming = {
@@ -57,17 +68,19 @@ export const DEFAULT_TIMING: SupervisorTiming = {
   recheckMinMs: 2_000,
   recoveryBackoffMs: 1_000,
   writeRetryDelaysMs: WRITE_RETRY_DELAYS_MS,
+  engineProbeMs: 5_000,
 };
 
 export interface SupervisorDeps {
   config: ResolvedConfig;
+  /** The first engine's runtime (what `runtime` means without `engines`). */
   runtime: RuntimeInfo;
-  engine: ContainerEngine;
+  /** Every engine jobs may run on, in config order (one, `local`, without `engines`). */
+  engines: EngineEntry[];
   ownerId: string;
   paths: StatePaths;
   state: RegistryState;
   apiGate: ApiGate;
-  pool: JobPoolLike;
   logger?: Logger;
   containerUid: number | null;
   /** The staged container/runtime folder, bind-mounted at /opt/claude-pod. */
@@ -104,15 +117,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private readonly effects: EffectRunner;
   private readonly notifier: Notifier | undefined;
   private readonly onClose: (() => Promise<void>) | undefined;
-  private readonly engine: ContainerEngine;
+  readonly engines: ReadonlyMap<string, EngineEntry>;
+  private readonly machineConfig: MachineConfig;
+  private readonly downEngines = new Set<string>();
+  private readonly health: EngineHealth;
+  private readonly recoveryBackoff = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly endWaiters = new Map<string, Set<() => void>>();
   private readonly idleWaiters = new Set<() => void>();
   readonly timing: SupervisorTiming;
-  private recoveryBackoffMs: number;
   /** The control API this owner serves (set by createSupervisor). */
   control: ControlServer | null = null;
-  private imageChecked = false;
+  private readonly imageChecked = new Set<string>();
   private readonly preflight: (() => void) | undefined;
 
   constructor(deps: SupervisorDeps) {
@@ -122,13 +138,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.ownerId = deps.ownerId;
     this.paths = deps.paths;
     this.runtimeDir = deps.runtimeDir;
-    this.rt = toRuntimeSpec(deps.runtime);
-    this.engine = deps.engine;
+    this.rt = deps.engines[0]?.rt ?? toRuntimeSpec(deps.runtime);
+    this.engines = new Map(deps.engines.map((e) => [e.name, e]));
+    this.machineConfig = {
+      maxConcurrentJobs: deps.engines.reduce((n, e) => n + e.maxConcurrentJobs, 0),
+      maxPendingJobs: deps.config.maxPendingJobs,
+      ...(deps.config.engines
+        ? { engines: deps.engines.map((e) => ({ name: e.name, maxConcurrentJobs: e.maxConcurrentJobs })) }
+        : {}),
+    };
     this.log = deps.logger ?? silentLogger();
     this.notifier = deps.notifier;
     this.onClose = deps.onClose;
     this.timing = { ...DEFAULT_TIMING, ...deps.timing };
-    this.recoveryBackoffMs = this.timing.recoveryBackoffMs;
     this.preflight = deps.preflight;
     for (const s of Object.values(deps.state.sessions)) this.sessionsById.set(s.sessionId, s);
     for (const j of Object.values(deps.state.jobs)) this.jobsById.set(j.jobId, j);
@@ -142,8 +164,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     this.effects = new EffectRunner({
       supervisor: this,
       config: deps.config,
-      engine: deps.engine,
-      pool: deps.pool,
+      engines: this.engines,
       apiGate: deps.apiGate,
       registry: this.registry,
       notifier: deps.notifier,
@@ -152,7 +173,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       containerUid: deps.containerUid,
       runtimeDir: deps.runtimeDir,
       ownerId: deps.ownerId,
-      rt: this.rt,
+    });
+    this.health = new EngineHealth({
+      engines: deps.engines.map((e) => e.name),
+      probe: (name) => this.probe(name),
+      unreachableAfterMs: deps.config.engineUnreachableSeconds * 1000,
+      everyMs: this.timing.engineProbeMs,
+      // Without `engines`, the one local engine is probed only after a call to it failed.
+      watched: (name) => deps.config.engines !== undefined && this.hasLiveJobs(name),
+      later: (fn, ms) => this.later(fn, ms),
+      now: () => Date.now(),
+      onDown: (name, error) => {
+        this.log.warn({ engine: name, err: error }, 'engine unreachable: failing its jobs');
+        this.send({ type: 'engineUnreachable', engine: name, error, now: Date.now() });
+      },
+      onUp: (name) => {
+        this.log.info({ engine: name }, 'engine reachable again');
+        this.send({ type: 'engineReachable', engine: name });
+        void this.recover();
+      },
     });
   }
 
@@ -165,6 +204,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       sessions: this.sessionsById,
       followers: this.followers,
       closing: this.closing,
+      downEngines: this.downEngines,
     };
   }
 
@@ -174,13 +214,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
    * Resolves when the effects that must complete in order (persist, emit, post) have run.
    */
   send(event: Event): { rejected: ClaudePodError | null; settled: Promise<void> } {
-    const step = transition(this.machine, event, this.config);
+    const step = transition(this.machine, event, this.machineConfig);
     if (step.rejected) return { rejected: step.rejected, settled: Promise.resolve() };
     applyChanges(
       { jobs: this.jobsById, sessions: this.sessionsById, followers: this.followers },
       step.changes,
     );
     if (step.changes.closing) this.closing = true;
+    if (step.changes.engineDown) {
+      if (step.changes.engineDown.down) this.downEngines.add(step.changes.engineDown.engine);
+      else this.downEngines.delete(step.changes.engineDown.engine);
+    }
     const settled = this.effects.run(step.effects, event);
     for (const [jobId, job] of step.changes.jobs) {
       if (job.phase === 'ended') this.wake(this.endWaiters.get(jobId));
@@ -327,6 +371,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
   private async doClose(opts: { cancelRunning?: boolean } & WaitOptions): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.health.stop();
     this.send({ type: 'close', cancelRunning: opts.cancelRunning === true, now: Date.now() });
     const timeoutMs =
       opts.timeoutMs ??
@@ -353,14 +398,26 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
    */
   async recover(only?: ReadonlySet<string>): Promise<boolean> {
     if (this.closing) return true;
+    this.failJobsOfUnknownEngines();
+    const results = await Promise.all(
+      [...this.engines.values()].map((entry) => this.recoverEngine(entry, only)),
+    );
+    return results.every(Boolean);
+  }
+
+  private async recoverEngine(entry: EngineEntry, only?: ReadonlySet<string>): Promise<boolean> {
+    const wanted = (job: JobRecord) => engineOf(job) === entry.name && (!only || only.has(job.jobId));
+    if (only && ![...this.jobsById.values()].some(wanted)) return true;
     const ok = await reconcileOnce(
       {
-        engine: this.engine,
+        engine: entry.engine,
         ownerId: this.ownerId,
         paths: this.paths,
         logger: this.log,
         unfollowed: () =>
-          [...this.jobsById.values()].filter((j) => j.phase !== 'ended' && !this.followers.has(j.jobId)),
+          [...this.jobsById.values()].filter(
+            (j) => j.phase !== 'ended' && !this.followers.has(j.jobId) && engineOf(j) === entry.name,
+          ),
         isLive: (jobId) => {
           const job = this.jobsById.get(jobId);
           return job !== undefined && job.phase !== 'ended';
@@ -373,12 +430,61 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       only,
     );
     if (ok) {
-      this.recoveryBackoffMs = this.timing.recoveryBackoffMs;
+      this.recoveryBackoff.delete(entry.name);
     } else {
-      this.later(() => void this.recover(), this.recoveryBackoffMs);
-      this.recoveryBackoffMs = Math.min(this.recoveryBackoffMs * 2, 30_000);
+      // The engine did not answer: it is probed from now on, and declared unreachable (its jobs
+      // failed) only once every probe has failed for engineUnreachableSeconds.
+      this.health.suspect(entry.name);
+      const delay = this.recoveryBackoff.get(entry.name) ?? this.timing.recoveryBackoffMs;
+      this.later(() => void this.recoverEngine(entry), delay);
+      this.recoveryBackoff.set(entry.name, Math.min(delay * 2, 30_000));
     }
     return ok;
+  }
+
+  /** Jobs recorded on an engine the config no longer names: nothing can reach their containers. */
+  private failJobsOfUnknownEngines(): void {
+    const unknown = new Set<string>();
+    for (const job of this.jobsById.values()) {
+      if (job.phase !== 'ended' && !this.engines.has(engineOf(job))) unknown.add(engineOf(job));
+    }
+    for (const engine of unknown) {
+      this.send({
+        type: 'engineUnreachable',
+        engine,
+        error: { code: ErrorCodes.ENGINE_UNREACHABLE, message: `engine "${engine}" is not configured` },
+        now: Date.now(),
+      });
+    }
+  }
+
+  /** One probe: a listing of our containers; it throws when the engine gives no answer. */
+  private async probe(name: string): Promise<void> {
+    const entry = this.engines.get(name);
+    if (!entry) return;
+    await entry.engine.list({ [LABEL_OWNER]: this.ownerId }, { timeoutMs: 10_000 });
+  }
+
+  private hasLiveJobs(engine: string): boolean {
+    for (const job of this.jobsById.values()) {
+      if (job.phase !== 'ended' && engineOf(job) === engine) return true;
+    }
+    return false;
+  }
+
+  /** Probes every engine with unfinished jobs (createSupervisor starts it after recovery). */
+  startEngineProbes(): void {
+    this.health.start();
+  }
+
+  /** A call to this engine got no answer: probe it (it may be going away). */
+  suspectEngine(name: string): void {
+    this.health.suspect(name);
+  }
+
+  /** Test hook: the engine health as the supervisor sees it. */
+  engineDown(name: string): boolean {
+    return this.downEngines.has(name);
   }
 
   /** Notifications that a previous supervisor could not deliver (recent ones only). */
@@ -482,10 +588,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
     });
   }
 
+  /**
+   * Each reachable engine is asked once whether it has the image; one that says no refuses the
+   * start (IMAGE_NOT_FOUND), one that does not answer is not held against the others.
+   */
   private async checkImage(): Promise<void> {
-    if (this.imageChecked) return;
-    if (!(await this.engine.imageExists(this.config.image))) throw imageNotFound(this.config.image);
-    this.imageChecked = true;
+    for (const entry of this.engines.values()) {
+      if (this.imageChecked.has(entry.name) || this.downEngines.has(entry.name)) continue;
+      let present: boolean;
+      try {
+        present = await entry.engine.imageExists(this.config.image);
+      } catch (error) {
+        if (this.engines.size === 1) throw error;
+        this.health.suspect(entry.name);
+        continue;
+      }
+      if (!present) throw imageNotFound(this.config.image);
+      this.imageChecked.add(entry.name);
+    }
   }
 
   private requireJob(jobId: string): JobRecord {

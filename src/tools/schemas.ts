@@ -62,6 +62,9 @@ export const jobStatusSchema = z
     errorCode: z.enum(ErrorCodes).nullable(),
     outputTruncated: z.boolean(),
     linesCut: z.number().describe('Lines longer than maxLineBytes: kept in the output, never parsed'),
+    engine: z
+      .string()
+      .describe('The engine the job runs on (config engines[].name; "local" without engines)'),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     endedAt: z.string().nullable(),

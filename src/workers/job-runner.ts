@@ -1,8 +1,9 @@
 import { statSync } from 'node:fs';
 import { openContainerCgroup, type CgroupStats } from '../runtime/cgroup-stats.js';
-import { createEngine } from '../runtime/create-engine.js';
+import { createEngine, createVolumeStore } from '../runtime/create-engine.js';
+import type { VolumeStore } from '../runtime/volumes.js';
 import type { ContainerEngine, ContainerState, ContainerStream, StatsSample } from '../runtime/engine.js';
-import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
+import { ClaudePodError, ErrorCodes, serializeError, type SerializedError } from '../shared/errors.js';
 import {
   assertNever,
   emptyClaudeReport,
@@ -22,6 +23,7 @@ import { TimerTicker, type ProgressTicker } from './progress-ticker.js';
 import { SlicedFeed } from './sliced-feed.js';
 import { StreamIngest } from './stream-ingest.js';
 import { OutputWatchdog, type TimerKind } from './timers.js';
+import { RemoteSide } from './remote-side.js';
 
 /** Metrics samples that look for the container's cgroup before settling for `stats`. */
 const CGROUP_LOOKUPS = 5;
@@ -59,6 +61,8 @@ export interface JobRunnerOptions {
   ticker?: ProgressTicker;
   /** Output bytes fed per turn at most (default FEED_SLICE_BYTES). */
   sliceBytes?: number;
+  /** The volumes of a remote engine (tests); by default built from `spec.runtime`. */
+  volumes?: VolumeStore;
   /** How the free space of `spec.diskPaths` is read (tests); by default statfs(2). */
   diskStat?: StatSpace;
 }
@@ -102,6 +106,8 @@ export class JobRunner {
   private ending = false;
   private launch: (() => void) | null = null;
   private readonly launched: Promise<void>;
+  /** A job on a remote engine: its volumes and its model-API tunnel. */
+  private readonly remote: RemoteSide | null;
 
   constructor(
     private readonly spec: JobSpec,
@@ -114,6 +120,17 @@ export class JobRunner {
     this.sliceBytes = options.sliceBytes ?? FEED_SLICE_BYTES;
     this.disk = new DiskWatch(spec.diskPaths ?? [], options.diskStat);
     this.launched = new Promise<void>((resolve) => (this.launch = resolve));
+    this.remote = spec.remote
+      ? new RemoteSide(
+          spec.remote,
+          spec.containerName,
+          this.engine,
+          options.volumes ?? createVolumeStore(spec.runtime),
+          this.clock,
+          (level, msg, data) =>
+            this.post({ type: 'log', jobId: spec.jobId, level, msg, ...(data ? { data } : {}) }),
+        )
+      : null;
   }
 
   /**
@@ -148,9 +165,14 @@ export class JobRunner {
         (kind) => void this.onTimeout(kind),
         () => this.otherActivityAt(),
       );
+      if (this.remote && spec.mode === 'run') {
+        const seeded = await this.remote.seed();
+        if (!seeded.ok) return this.unstarted(seeded);
+      }
       this.watchdog.start();
       this.scheduleMetrics();
       let stream = this.open(spec.mode === 'run' ? 'run' : 'follow');
+      this.remote?.keepTunnel(async () => this.stillRuns(await this.engine.inspect(spec.containerName)));
       let end = await this.streamEnd(stream);
       for (let refollow = 0; ; refollow++) {
         const state = await this.inspectPatiently();
@@ -172,9 +194,23 @@ export class JobRunner {
         end = await this.streamEnd(stream);
       }
     } finally {
+      this.remote?.stopTunnel();
       this.stopTimers();
       this.store?.close();
     }
+  }
+
+  /** A remote job whose volumes could not be seeded: nothing ran. */
+  private unstarted(seeded: { unknown: boolean; error: SerializedError }): JobOutcome {
+    this.stopTimers();
+    return {
+      // The engine gave no answer: the supervisor looks again (no container: it runs the job anew).
+      status: seeded.unknown ? 'unknown' : 'failed',
+      exitCode: null,
+      error: seeded.unknown ? null : seeded.error,
+      progress: this.progress(),
+      endedAt: this.clock.now(),
+    };
   }
 
   /** A message from the supervisor. */
@@ -547,7 +583,29 @@ export class JobRunner {
       report: this.ingest?.report ?? emptyClaudeReport(),
       stderrTail: this.stderrTail,
     });
+    let release = false;
+    if (this.remote) {
+      this.remote.stopTunnel();
+      const synced = await this.remote.copyBack();
+      release = synced.ok;
+      if (!synced.ok && synced.unknown) {
+        // The engine did not answer: keep the container (and its volumes) and look again later.
+        return { status: 'unknown', exitCode: null, error: null, progress: this.progress(), endedAt };
+      }
+      if (!synced.ok && classified.status === 'completed') {
+        await this.removeContainer();
+        return {
+          status: 'failed',
+          exitCode: containerExit,
+          error: synced.error,
+          progress: this.progress(),
+          endedAt,
+        };
+      }
+    }
     await this.removeContainer();
+    // Copied back: this host's directory holds it all again and the next job seeds anew.
+    if (release) await this.remote?.releaseVolumes();
     return {
       status: classified.status,
       exitCode: containerExit,

@@ -11,6 +11,7 @@ import { parseConfig } from '../../../src/shared/config.js';
 import { parseSize } from '../../../src/shared/sizes.js';
 import { SHM_SIZE, VAR_TMP_SIZE } from '../../../src/supervisor/job-spec.js';
 import { releaseDisksUnder } from '../../fixtures/disks.js';
+import { HARDENING_SCRIPT, parseFacts } from '../../fixtures/hardening-script.js';
 import {
   mustHave,
   reapByLabel,
@@ -28,30 +29,7 @@ const PIDS = 200;
 
 // Everything is read from inside one container started as a job's (the job's own containerSpec,
 // entrypoint included; only the command differs); one line per fact.
-const SCRIPT = [
-  'echo "capeff=$(grep ^CapEff /proc/self/status | cut -f2)"',
-  'echo "nonewprivs=$(grep ^NoNewPrivs /proc/self/status | cut -f2)"',
-  'if [ -f /sys/fs/cgroup/memory.max ]; then echo "memory=$(cat /sys/fs/cgroup/memory.max)"; ' +
-    'else echo "memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; fi',
-  'if [ -f /sys/fs/cgroup/pids.max ]; then echo "pids=$(cat /sys/fs/cgroup/pids.max)"; ' +
-    'else echo "pids=$(cat /sys/fs/cgroup/pids/pids.max)"; fi',
-  'echo "tmp=$(grep " /tmp " /proc/mounts)"',
-  'echo "vartmp=$(grep " /var/tmp " /proc/mounts)"',
-  'echo "home=$(grep " /home/agent " /proc/mounts)"',
-  'echo "shm=$(grep " /dev/shm " /proc/mounts)"',
-  'echo "home_owner=$(stat -c %u /home/agent)"',
-  'echo "home_copied=$(test -f /home/agent/.bashrc && echo yes)"',
-  'echo "home_writable=$(touch /home/agent/.probe 2>/dev/null && echo yes)"',
-  'echo "rootfs_write=$(touch /usr/.probe /etc/.probe /run/lock/.probe /.probe 2>&1 | grep -c "Read-only file system")"',
-  'echo "ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\\n" ",")"',
-  'echo "uid=$(id -u)"',
-  'echo "uidmap=$(awk \'{print $1 ":" $2 ":" $3}\' /proc/self/uid_map | tr "\\n" ",")"',
-  'echo "node=$(node --version)"',
-  // `$?` of the command substitution itself: the exit code of `claude --version`.
-  'version=$(claude --version 2>&1)',
-  'echo "claude_exit=$?"',
-  'echo "claude=$(echo "$version" | head -n1)"',
-].join('\n');
+const SCRIPT = HARDENING_SCRIPT;
 
 describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () => {
   const rt = mustHave.bind(null, env);
@@ -76,10 +54,7 @@ describe.skipIf(!env.available)(`hardened agent container${skipNote(env)}`, () =
     stream.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     const end = await stream.done;
     expect(end.exitCode, end.stderrTail).toBe(0);
-    for (const line of out.split('\n')) {
-      const i = line.indexOf('=');
-      if (i > 0) facts[line.slice(0, i)] = line.slice(i + 1).trim();
-    }
+    Object.assign(facts, parseFacts(out));
   });
 
   afterAll(async () => {

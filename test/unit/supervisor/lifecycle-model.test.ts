@@ -2,12 +2,16 @@
  * The lifecycle under thousands of random interleavings (fast-check, seeded): starts with and
  * without a session, status, output, cancel, cleanup, close-and-reopen (also closing again right
  * after reopening, before any worker is ready), a second supervisor on the same directory, a
- * runtime whose `ps`/`inspect` fail, registry writes that fail, workers that crash — against an
- * in-memory engine and the inline job host, so each sequence takes milliseconds.
+ * runtime whose `ps`/`inspect` fail, registry writes that fail, workers that crash, and a second
+ * engine that goes away and comes back — against two in-memory engines (jobs are placed on the
+ * one with the fewest jobs, each within its own slots) and the inline job host, so each
+ * sequence takes milliseconds.
  *
  * After every step: each job is in one state the machine allows; a session has at most one
- * active job; no unhandled rejection; every call settled within a bound. After each sequence has
- * settled (and, in one run in MODEL_STRICT_EVERY, after every step): the registry on disk equals the supervisor's view, no container without a live job,
+ * active job; no engine runs more jobs than its slots; only jobs of an engine that went away fail
+ * ENGINE_UNREACHABLE; no unhandled rejection; every call settled within a bound. After each sequence
+ * has settled (and, in one run in MODEL_STRICT_EVERY, after every step): the registry on disk
+ * equals the supervisor's view, no container without a live job,
  * no running job without a container.
  *
  * A failure prints fast-check's seed, path and replayPath; replay it with
@@ -41,7 +45,12 @@ const PATH = process.env.MODEL_PATH;
 const REPLAY = process.env.MODEL_REPLAY;
 /** Every call must settle within this (real time). */
 const CALL_BOUND_MS = 5_000;
-const MAX_CONCURRENT = 3;
+/** Engine `a` stays; engine `b` can go away (every call fails) and come back. */
+const ENGINES = [
+  { name: 'a', slots: 2 },
+  { name: 'b', slots: 1 },
+] as const;
+type EngineName = (typeof ENGINES)[number]['name'];
 
 /** Timers of the job runners run 20× faster than the clock (grace periods, inspect backoff). */
 const fastClock: Clock = {
@@ -76,14 +85,22 @@ function scriptFor(prompt: string | undefined): Step[] {
 /** The supervisor and everything around it that survives its restarts. */
 class World {
   sup!: Supervisor;
-  readonly engine = new MemoryEngine({ script: (spec) => scriptFor(spec.stdin), startDelayMs: 2 });
+  readonly engines: Record<EngineName, MemoryEngine> = {
+    a: new MemoryEngine({ script: (spec) => scriptFor(spec.stdin), startDelayMs: 2 }),
+    b: new MemoryEngine({ script: (spec) => scriptFor(spec.stdin), startDelayMs: 2 }),
+  };
+  /** Engines that went away at some point of this sequence. */
+  readonly everDown = new Set<string>();
+  get engine(): MemoryEngine {
+    return this.engines.a;
+  }
   failingWrites = 0;
   /** Check the settled invariants (disk = memory, containers = live jobs) after every step too. */
   strict = false;
   readonly unhandled: unknown[] = [];
   readonly jobIds: string[] = [];
   readonly sessionIds: string[] = [];
-  private readonly pools: InlineJobPool[] = [];
+  private readonly pools: Array<Record<EngineName, InlineJobPool>> = [];
   private readonly onUnhandled = (reason: unknown) => this.unhandled.push(reason);
 
   constructor(
@@ -99,8 +116,9 @@ class World {
     await atomicWriter(path, data);
   };
 
-  get pool(): InlineJobPool {
-    return this.pools[this.pools.length - 1]!;
+  get pool(): { crash(jobId: string): boolean } {
+    const last = this.pools[this.pools.length - 1]!;
+    return { crash: (jobId) => last.a.crash(jobId) || last.b.crash(jobId) };
   }
 
   static async create(): Promise<World> {
@@ -108,8 +126,13 @@ class World {
     const world = new World(dir, {
       sessionsDir: join(dir, 'sessions'),
       workspacesDir: join(dir, 'workspaces'),
-      maxConcurrentJobs: MAX_CONCURRENT,
+      maxConcurrentJobs: 3,
       maxPendingJobs: 4,
+      engines: [
+        { name: 'a', kind: 'podman', maxConcurrentJobs: ENGINES[0].slots },
+        { name: 'b', kind: 'docker', maxConcurrentJobs: ENGINES[1].slots },
+      ],
+      engineUnreachableSeconds: 0.03,
       cancelGraceSeconds: 0.2,
       startupTimeout: 30,
       idleTimeout: 30,
@@ -122,15 +145,26 @@ class World {
   }
 
   options() {
-    const pool = new InlineJobPool(MAX_CONCURRENT, this.engine, { clock: fastClock }, testWorkerThreads());
-    this.pools.push(pool);
+    const pools = {
+      a: new InlineJobPool(ENGINES[0].slots, this.engines.a, { clock: fastClock }, testWorkerThreads()),
+      b: new InlineJobPool(ENGINES[1].slots, this.engines.b, { clock: fastClock }, testWorkerThreads()),
+    };
+    this.pools.push(pools);
+    const runtime = fakeRuntimeInfo('/bin/false');
     return {
-      runtime: fakeRuntimeInfo('/bin/false'),
-      engine: this.engine,
+      engines: {
+        a: { runtime, engine: this.engines.a, pool: pools.a },
+        b: { runtime, engine: this.engines.b, pool: pools.b },
+      },
       apiGate: inertApiGate(),
-      pool,
       registryWriter: this.writer,
-      timing: { launchGraceMs: 5, recheckMinMs: 5, recoveryBackoffMs: 5, writeRetryDelaysMs: [1, 2, 4] },
+      timing: {
+        launchGraceMs: 5,
+        recheckMinMs: 5,
+        recoveryBackoffMs: 5,
+        writeRetryDelaysMs: [1, 2, 4],
+        engineProbeMs: 5,
+      },
       serveControl: true,
     };
   }
@@ -142,7 +176,8 @@ class World {
   async dispose(): Promise<void> {
     process.off('unhandledRejection', this.onUnhandled);
     await bounded(this.sup.close({ cancelRunning: true, timeoutMs: 2_000 }), 'dispose close');
-    this.engine.dispose();
+    this.engines.a.dispose();
+    this.engines.b.dispose();
     await rm(this.dir, { recursive: true, force: true });
   }
 
@@ -155,6 +190,21 @@ class World {
       expect(allowed(job), `job ${job.jobId}: phase ${job.phase} with status ${job.status}`).toBe(true);
       expect(snap.sessions[job.sessionId], `job ${job.jobId} has its session`).toBeDefined();
       if (job.phase !== 'ended') active.set(job.sessionId, [...(active.get(job.sessionId) ?? []), job.jobId]);
+    }
+    // Each engine runs at most its slots (a job holds one from its worker's start to its end).
+    for (const { name, slots } of ENGINES) {
+      const holding = Object.values(snap.jobs).filter((j) => {
+        const f = this.sup.follower(j.jobId);
+        return j.engine === name && (f?.state === 'ready' || f?.state === 'active');
+      });
+      expect(holding.length, `engine ${name} jobs running`).toBeLessThanOrEqual(slots);
+    }
+    // A host going away fails only its own jobs.
+    for (const job of Object.values(snap.jobs)) {
+      expect(job.engine === 'a' || job.engine === 'b', `job ${job.jobId} placed`).toBe(true);
+      if (job.error?.code === ErrorCodes.ENGINE_UNREACHABLE) {
+        expect(this.everDown.has(job.engine ?? ''), `job ${job.jobId} failed with its engine up`).toBe(true);
+      }
     }
     for (const session of Object.values(snap.sessions)) {
       const live = active.get(session.sessionId) ?? [];
@@ -190,6 +240,15 @@ class World {
   /** Eventually: disk equals memory, containers match live jobs. */
   async checkSettled(): Promise<void> {
     this.failingWrites = 0;
+    // Every engine answers again, so the containers of jobs failed while one was away are reaped.
+    if (!this.engines.b.isReachable) {
+      // Long enough for b to be declared unreachable if it holds jobs: its jobs, and only its, fail.
+      await new Promise((r) => setTimeout(r, 80));
+      this.checkSafety();
+      this.engines.b.setReachable(true);
+      await eventuallyTrue(() => !this.sup.engineDown('b'), 'engine b to be seen again');
+      await this.sup.recover();
+    }
     // Jobs that hang keep running; anything else still moving may change the state between the
     // write and the read, so look again a few times — a real divergence stays.
     let onDisk: unknown = null;
@@ -203,14 +262,19 @@ class World {
     }
     expect(onDisk).toEqual(inMemory);
     const owner = this.sup.ownerId;
-    for (const c of this.engine.containers.values()) {
-      if (c.labels[LABEL_OWNER] !== owner) continue;
-      const job = this.sup.job(c.labels[LABEL_JOB] ?? '');
-      expect(job && job.phase !== 'ended', `container ${c.name} (${c.status}) without a live job`).toBe(true);
+    for (const [name, engine] of Object.entries(this.engines)) {
+      for (const c of engine.containers.values()) {
+        if (c.labels[LABEL_OWNER] !== owner) continue;
+        const job = this.sup.job(c.labels[LABEL_JOB] ?? '');
+        expect(job && job.phase !== 'ended', `container ${c.name} (${c.status}) without a live job`).toBe(
+          true,
+        );
+        expect(job?.engine, `container ${c.name} on the job's engine`).toBe(name);
+      }
     }
     for (const job of Object.values(this.sup.snapshot().jobs)) {
       if (job.phase !== 'running' || !this.sup.follower(job.jobId)) continue;
-      const c = this.engine.containers.get(`claude-pod-${job.jobId}`);
+      const c = this.engines[job.engine as EngineName].containers.get(`claude-pod-${job.jobId}`);
       expect(c, `running job ${job.jobId} without a container`).toBeDefined();
     }
   }
@@ -230,6 +294,14 @@ function allowed(job: JobRecord): boolean {
           ? job.error === null
           : job.status !== 'pending' && job.status !== 'running')
       );
+  }
+}
+
+async function eventuallyTrue(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + CALL_BOUND_MS;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -374,6 +446,12 @@ const commands = [
         }
       }),
     ),
+  fc.boolean().map((away) =>
+    cmd(away ? 'engine b goes away' : 'engine b comes back', async (w) => {
+      if (away) w.everDown.add('b');
+      w.engines.b.setReachable(!away);
+    }),
+  ),
   fc.integer({ min: 1, max: 5 }).map((n) =>
     cmd(`registry writes fail ×${n}`, async (w) => {
       w.failingWrites = n;

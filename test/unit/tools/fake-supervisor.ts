@@ -26,6 +26,7 @@ export function jobStatus(overrides: Partial<JobStatus> = {}): JobStatus {
     errorCode: null,
     outputTruncated: false,
     linesCut: 0,
+    engine: 'local',
     createdAt: '2026-01-01T00:00:00.000Z',
     startedAt: '2026-01-01T00:00:01.000Z',
     endedAt: null,
