@@ -141,10 +141,14 @@ async function bareRun(
   });
   try {
     const t0 = Date.now();
-    const child = spawn(rt.command, [...rt.globalArgs, ...buildRunArgs(rt.kind === "docker" ? "docker" : "podman", spec.container!)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: clientEnv(rt, spec.container!.secretEnv),
-    });
+    const child = spawn(
+      rt.command,
+      [...rt.globalArgs, ...buildRunArgs(rt.kind === 'docker' ? 'docker' : 'podman', spec.container!)],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: clientEnv(rt, spec.container!.secretEnv),
+      },
+    );
     child.stdin.end(spec.container!.stdin ?? '');
     let first: number | null = null;
     let stderr = '';

@@ -75,9 +75,7 @@ export class ProxyGate implements ApiGate {
     };
   }
 
-  async reattach(
-    jobId: string,
-  ): Promise<(Pick<ApiAccess, 'activityFile'> & { socketDir?: string }) | void> {
+  async reattach(jobId: string): Promise<(Pick<ApiAccess, 'activityFile'> & { socketDir?: string }) | void> {
     // The daemon normally outlived us; if it exited, a new one re-creates the job's socket in the
     // directory the container already mounts (tokens persist on disk).
     const access = await (await this.proxy()).reattach(jobId);

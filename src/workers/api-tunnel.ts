@@ -151,8 +151,7 @@ export class ApiTunnel {
         conn.once('drain', () => stdout.resume());
         conn.once('close', () => stdout.resume());
       }
-    }
-    else if (type === FRAME.END) conn.end();
+    } else if (type === FRAME.END) conn.end();
     else if (type === FRAME.CLOSE) {
       this.conns.delete(id);
       conn.destroy();
