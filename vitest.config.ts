@@ -14,7 +14,7 @@ import { defineConfig } from 'vitest/config';
  *   `podman-rootless` as a created non-root user, `docker` against Docker Engine);
  * - remote (only when CLAUDE_POD_TEST_REMOTE is set): the remote engines — a podman service the
  *   tests start, Docker Engine through DOCKER_HOST, two engines at once, the Kubernetes manifest
- *   under `podman kube play` — and their contract (scripts/test-engines.mjs `remote`).
+ *   under `podman kube play` (scripts/test-engines.mjs `remote`).
  */
 const engine = process.env.CLAUDE_POD_TEST_ENGINE;
 const remote = process.env.CLAUDE_POD_TEST_REMOTE;
@@ -92,7 +92,7 @@ export default defineConfig({
               extends: true as const,
               test: {
                 name: 'remote',
-                include: ['test/integration/remote/**/*.test.ts', 'test/contract/remote.contract.test.ts'],
+                include: ['test/integration/remote/**/*.test.ts'],
                 ...containerTimeouts,
                 fileParallelism: false,
               },

@@ -93,7 +93,7 @@ function add(a, b) {
 function otherEngines() {
   const raw = process.env.CLAUDE_POD_TEST_ENGINES;
   if (raw !== undefined) return raw === 'none' ? [] : raw.split(',').filter(Boolean);
-  return ['docker', 'podman-rootless'];
+  return ['docker', 'podman-rootless', 'remote'];
 }
 
 /** One vitest run with its own JSON report: its exit code, its counts (null without a report), its time. */

@@ -10,7 +10,11 @@
  *                    (storage on overlay, the OCI runtime), root copies the image into the user's
  *                    store, then vitest runs as the user (runuser, its own HOME and XDG_RUNTIME_DIR).
  *
- *   node scripts/test-engines.mjs [docker] [podman-rootless]     (default: both; run as root)
+ *   remote           the remote engines (project `remote`): a podman API service on a unix socket,
+ *                    Docker Engine through DOCKER_HOST, two engines at once, the Kubernetes Pod
+ *                    under `podman kube play`.
+ *
+ *   node scripts/test-engines.mjs [docker] [podman-rootless] [remote]   (default: all; run as root)
  *
  * Run after `npm run build` and a rootful `claude-pod setup` (scripts/bootstrap.mjs does both).
  * Writes each engine's outcome (set-up and test seconds, counts) to test-results/engines.json,
@@ -60,12 +64,12 @@ function counts(reportPath) {
   return c;
 }
 
-function vitestArgs(reportPath) {
+function vitestArgs(reportPath, project = 'engine') {
   return [
     VITEST,
     'run',
     '--project',
-    'engine',
+    project,
     // Vite writes the bundled config next to node_modules otherwise: not writable for another user.
     '--configLoader',
     'runner',
@@ -75,15 +79,20 @@ function vitestArgs(reportPath) {
   ];
 }
 
-async function docker() {
+/** `claude-pod setup` for Docker Engine (installs and starts dockerd, copies the image); its seconds, or null. */
+function setupDocker() {
   const config = join(root, 'test-results', 'engine-docker.config.json');
   mkdirSync(dirname(config), { recursive: true });
   writeFileSync(config, JSON.stringify({ runtime: 'docker' }) + '\n');
   const t0 = Date.now();
-  if (run(process.execPath, ['dist/cli/main.js', 'setup', '--config', config]) !== 0) {
-    return { engine: 'docker', setupSeconds: (Date.now() - t0) / 1000, error: 'setup failed' };
-  }
-  const setupSeconds = (Date.now() - t0) / 1000;
+  const code = run(process.execPath, ['dist/cli/main.js', 'setup', '--config', config]);
+  return { ok: code === 0, seconds: (Date.now() - t0) / 1000 };
+}
+
+async function docker() {
+  const setup = setupDocker();
+  if (!setup.ok) return { engine: 'docker', setupSeconds: setup.seconds, error: 'setup failed' };
+  const setupSeconds = setup.seconds;
   const report = join(root, 'test-results', 'vitest-docker.json');
   rmSync(report, { force: true });
   const t1 = Date.now();
@@ -167,7 +176,30 @@ async function podmanRootless() {
   };
 }
 
-const engines = { docker, 'podman-rootless': podmanRootless };
+/**
+ * The remote engines (vitest project `remote`): a podman API service each test starts on a unix
+ * socket, Docker Engine through DOCKER_HOST (set up as for `docker`), two engines at once, and the
+ * Kubernetes Pod manifest under `podman kube play`.
+ */
+async function remote() {
+  const setup = setupDocker();
+  if (!setup.ok) return { engine: 'remote', setupSeconds: setup.seconds, error: 'docker setup failed' };
+  const report = join(root, 'test-results', 'vitest-remote.json');
+  rmSync(report, { force: true });
+  const t1 = Date.now();
+  const code = run(process.execPath, vitestArgs(report, 'remote'), {
+    env: { ...process.env, CLAUDE_POD_TEST_ENGINE: '', CLAUDE_POD_TEST_REMOTE: '1' },
+  });
+  return {
+    engine: 'remote',
+    setupSeconds: setup.seconds,
+    testSeconds: (Date.now() - t1) / 1000,
+    code,
+    counts: counts(report),
+  };
+}
+
+const engines = { docker, 'podman-rootless': podmanRootless, remote };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(engines);
 const outcomes = [];
 for (const name of wanted) {
