@@ -27,11 +27,11 @@ export const WRITE_RETRY_DELAYS_MS = [50, 250, 1000];
  * A failed write is retried a few times; then it rejects with STATE_WRITE_FAILED and the
  * supervisor fails the jobs concerned — it is never an unhandled rejection.
  *
- * A job that has ended and whose notification is settled no longer changes: it is written once
- * to its own file (`jobRecord`, in the job's directory) and then left out of the document, so a
- * write costs O(sessions and unfinished jobs), not O(every job kept). Its file is written (and
- * fsynced) before the first document without it, so a crash between the two finds it in one of
- * them; `loadRegistry` reads it back for each session that lists it.
+ * A job that has ended is written to its own file (`jobRecord`, in the job's directory) and left
+ * out of the document, so a write costs O(sessions and unfinished jobs), not O(every job kept);
+ * its file is written again only if its record changes (its notification delivered). The file is
+ * written (and fsynced) before the first document without the job, so a crash between the two
+ * finds it in one of them; `loadRegistry` reads it back for each session that lists it.
  */
 export class RegistryFile {
   private current: Promise<void> | null = null;
@@ -134,8 +134,12 @@ export class RegistryFile {
 /** Records `loadRegistry` read from their own file: nothing to write again. */
 const readFromOwnFile = new WeakSet<JobRecord>();
 
-/** A job that will not change again: ended, its notification delivered or given up on. */
-export const isSettled = (job: JobRecord): boolean => job.phase === 'ended' && job.notified;
+/**
+ * A job that has ended: only its `notified` flag can still change, and then the record is written
+ * to its file again (a new record, by identity). An ended job never becomes unfinished again, so
+ * its own file is always at least as new as any entry of it in a document.
+ */
+export const isSettled = (job: JobRecord): boolean => job.phase === 'ended';
 
 function toWriteError(error: unknown): ClaudePodError {
   if (error instanceof ClaudePodError && error.code === ErrorCodes.STATE_WRITE_FAILED) return error;
@@ -193,10 +197,8 @@ export async function loadRegistry(paths: StatePaths): Promise<{ state: Registry
 async function readSettledJobs(paths: StatePaths, state: RegistryState, dropped: string[]): Promise<void> {
   const wanted: Array<{ sessionId: string; jobId: string }> = [];
   for (const session of Object.values(state.sessions)) {
-    for (const jobId of session.jobIds) {
-      const inDocument = state.jobs[jobId];
-      if (!inDocument || !isSettled(inDocument)) wanted.push({ sessionId: session.sessionId, jobId });
-    }
+    // Every listed job: its file, when there is one, is newer than the document's entry.
+    for (const jobId of session.jobIds) wanted.push({ sessionId: session.sessionId, jobId });
   }
   const files = new Map<string, JobRecord>();
   for (let at = 0; at < wanted.length; at += SETTLED_READS_AT_ONCE) {

@@ -1,6 +1,6 @@
 /**
- * Settled jobs (ended, notification settled) leave the registry document for files of their own,
- * so a write costs O(sessions and unfinished jobs); the next supervisor reads them back.
+ * Ended jobs leave the registry document for files of their own, so a write costs O(sessions and
+ * unfinished jobs); the next supervisor reads them back.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -52,7 +52,7 @@ const documentJobs = async () =>
   Object.keys((JSON.parse(await readFile(paths.registry, 'utf8')) as RegistryState).jobs).sort();
 
 describe('settled jobs in files of their own', () => {
-  it('the document keeps only unfinished and unsettled jobs; loading gives back every job, equal', async () => {
+  it('the document keeps only unfinished jobs; loading gives back every job, equal', async () => {
     const state: RegistryState = {
       version: 2,
       sessions: { 'sess-1': session('sess-1', ['job-a', 'job-b', 'job-c']) },
@@ -63,7 +63,10 @@ describe('settled jobs in files of their own', () => {
       },
     };
     await fileFor(() => state).now();
-    expect(await documentJobs()).toEqual(['job-a', 'job-b']);
+    expect(await documentJobs()).toEqual(['job-a']);
+    expect(JSON.parse(await readFile(paths.jobRecord('sess-1', 'job-b'), 'utf8'))).toEqual(
+      state.jobs['job-b'],
+    );
     expect(JSON.parse(await readFile(paths.jobRecord('sess-1', 'job-c'), 'utf8'))).toEqual(
       state.jobs['job-c'],
     );
@@ -72,7 +75,7 @@ describe('settled jobs in files of their own', () => {
     expect(loaded).toEqual(state);
   });
 
-  it('a settled job is written once: later writes leave its file alone', async () => {
+  it('an ended job is written once, and again only when its record changes (notified)', async () => {
     const state: RegistryState = {
       version: 2,
       sessions: { 'sess-1': session('sess-1', ['job-c']) },
@@ -91,9 +94,13 @@ describe('settled jobs in files of their own', () => {
     await file.now();
     expect(written.filter((p) => p.endsWith('job.json'))).toHaveLength(1);
     expect(written.filter((p) => p === paths.registry)).toHaveLength(3);
+    state.jobs['job-c'] = { ...state.jobs['job-c']!, notified: false };
+    await file.now();
+    expect(written.filter((p) => p.endsWith('job.json'))).toHaveLength(2);
+    expect((await loadRegistry(paths)).state.jobs['job-c']?.notified).toBe(false);
   });
 
-  it('a crash between the two writes: the own file (settled) wins over the older entry in the document', async () => {
+  it('a crash between the two writes: the own file (ended) wins over the older entry in the document', async () => {
     const newer = ended('job-c', true);
     await mkdir(dirname(paths.jobRecord('sess-1', 'job-c')), { recursive: true });
     await writeFile(paths.jobRecord('sess-1', 'job-c'), JSON.stringify(newer));
@@ -107,7 +114,7 @@ describe('settled jobs in files of their own', () => {
     expect(state.jobs['job-c']).toEqual(newer);
   });
 
-  it('a registry from before (settled jobs inline) loads whole; its first write moves them out', async () => {
+  it('a registry from before (ended jobs inline) loads whole; its first write moves them out', async () => {
     const before: RegistryState = {
       version: 2,
       sessions: { 'sess-1': session('sess-1', ['job-c']) },
@@ -150,7 +157,7 @@ describe('settled jobs in files of their own', () => {
     expect(dropped).toHaveLength(2);
   });
 
-  it('the document stays the same size however many jobs have settled', async () => {
+  it('the document stays the same size however many jobs have ended', async () => {
     const state: RegistryState = { version: 2, sessions: { 'sess-1': session('sess-1', []) }, jobs: {} };
     const file = fileFor(() => state);
     const sizes: number[] = [];
