@@ -204,8 +204,12 @@ export function transition(state: MachineState, event: Event, config: MachineCon
       const job = tx.job(jobId);
       if (!job || isEnded(job)) continue;
       const follower = tx.follower(jobId);
-      if (follower?.state === 'queued') tx.effect({ type: 'abortQueued', jobId });
-      else if (follower) tx.effect({ type: 'post', jobId, message: { type: 'cancel', jobId } });
+      if (follower?.state === 'queued') {
+        tx.effect({ type: 'abortQueued', jobId });
+        // Queued to re-attach (after a restart) or to launch: a container may already exist, and
+        // the aborted task's end finds the job ended, so nothing else would remove it.
+        if (job.phase !== 'queued') tx.effect({ type: 'removeContainer', jobId, purpose: 'crash' });
+      } else if (follower) tx.effect({ type: 'post', jobId, message: { type: 'cancel', jobId } });
       else if (job.phase !== 'queued') tx.effect({ type: 'removeContainer', jobId, purpose: 'crash' });
       if (follower) tx.setFollower(jobId, { ...follower, stopping: 'cancel' });
       end(tx, job, {
