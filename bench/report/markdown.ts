@@ -70,7 +70,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
     for (const f of r.failed) {
       lines.push(
-        `| ${f.section} | ${f.name} | ${f.at.slice(11, 19)} | ${f.loadAverage[0]} | ${f.error.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+        `| ${f.section} | ${f.name} | ${f.at.slice(11, 19)} | ${f.loadAverage[0]} | ${shortError(f.error)} |`,
       );
     }
     lines.push('');
@@ -218,6 +218,12 @@ export function renderMarkdown(r: BenchResults): string {
     '',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** An error for a table cell: one line, no pipes, at most 300 characters (the JSON has it whole). */
+function shortError(error: string): string {
+  const line = error.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }
 
 function hostLoad(r: LoadResult): string {

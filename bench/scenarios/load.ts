@@ -138,7 +138,17 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     const t0 = performance.now();
     const jobIds = await startInBatches(s.jobs, (i) => sup.start({ prompt: `bench job ${i}` }));
     const ends = jobIds.map((id) => stack.waitForEnd(id));
-    await withTimeout(everyoneRunning, RAMP_TIMEOUT_MS, () => `jobs to run (${running.size}/${s.jobs})`);
+    await withTimeout(everyoneRunning, RAMP_TIMEOUT_MS, () => {
+      // Which jobs never ran, and where they stand: the failure says why, not only how many.
+      const stuck = jobIds
+        .filter((id) => !running.has(id))
+        .slice(0, 5)
+        .map((id) => {
+          const st = sup.status(id);
+          return `${id}: ${st.status}${st.errorCode ? ` ${st.errorCode}` : ''}${st.error ? ` (${st.error})` : ''}`;
+        });
+      return `jobs to run (${running.size}/${s.jobs}; not running: ${stuck.join('; ')})`;
+    });
     const rampMs = performance.now() - t0;
     sup.off('job:running', onRunning);
     await sleep(SETTLE_MS);
