@@ -1,11 +1,13 @@
 import { ENGINE_NAME } from '../shared/engine-config.js';
-import { readFile, rename, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js';
 import type { JobState } from '../shared/protocol.js';
 import { emptyProgress } from './job-machine.js';
 import type { JobPhase, JobRecord, RegistryState, SessionRecord } from './records.js';
+import { RegistrySerializer } from './registry-serializer.js';
 import { validateJobId, validateSessionId } from './session-ids.js';
 import type { StatePaths } from './state-paths.js';
 
@@ -24,11 +26,20 @@ export const WRITE_RETRY_DELAYS_MS = [50, 250, 1000];
  * is then), so a burst of changes costs at most two writes; progress updates are debounced.
  * A failed write is retried a few times; then it rejects with STATE_WRITE_FAILED and the
  * supervisor fails the jobs concerned — it is never an unhandled rejection.
+ *
+ * A job that has ended is written to its own file (`jobRecord`, in the job's directory) and left
+ * out of the document, so a write costs O(sessions and unfinished jobs), not O(every job kept);
+ * its file is written again only if its record changes (its notification delivered). The file is
+ * written (and fsynced) before the first document without the job, so a crash between the two
+ * finds it in one of them; `loadRegistry` reads it back for each session that lists it.
  */
 export class RegistryFile {
   private current: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private readonly serializer = new RegistrySerializer();
+  /** Records already in their own file (by identity: a record is never edited, only replaced). */
+  private readonly archived = new WeakSet<JobRecord>();
 
   constructor(
     readonly path: string,
@@ -37,6 +48,8 @@ export class RegistryFile {
     /** Told about a debounced write that failed for good (nobody awaits those). */
     private readonly onBackgroundFailure: (error: ClaudePodError) => void = () => undefined,
     private readonly retryDelaysMs: readonly number[] = WRITE_RETRY_DELAYS_MS,
+    /** Where a settled job's own file goes; absent: every job stays in the document. */
+    private readonly jobRecordPath?: (job: JobRecord) => string,
   ) {}
 
   /** Persist soon (progress updates): at most one write per `delayMs` from these. */
@@ -80,10 +93,34 @@ export class RegistryFile {
     return this.queued;
   }
 
+  /** Writes the settled jobs not yet in their own file; the document to write, without them. */
+  private async archiveSettled(state: RegistryState): Promise<RegistryState> {
+    const jobRecordPath = this.jobRecordPath;
+    if (!jobRecordPath) return state;
+    const jobs: Record<string, JobRecord> = {};
+    const toWrite: JobRecord[] = [];
+    for (const [id, job] of Object.entries(state.jobs)) {
+      if (!isSettled(job)) jobs[id] = job;
+      else if (!this.archived.has(job) && !readFromOwnFile.has(job)) toWrite.push(job);
+    }
+    // Usually one job; many only on the first write over a registry from before.
+    for (let at = 0; at < toWrite.length; at += SETTLED_WRITES_AT_ONCE) {
+      await Promise.all(
+        toWrite.slice(at, at + SETTLED_WRITES_AT_ONCE).map(async (job) => {
+          const path = jobRecordPath(job);
+          await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+          await this.writer(path, JSON.stringify(job));
+          this.archived.add(job);
+        }),
+      );
+    }
+    return { ...state, jobs };
+  }
+
   private async writeWithRetries(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.writer(this.path, JSON.stringify(this.snapshot()));
+        await this.writer(this.path, this.serializer.serialize(await this.archiveSettled(this.snapshot())));
         return;
       } catch (error) {
         const delay = this.retryDelaysMs[attempt];
@@ -93,6 +130,16 @@ export class RegistryFile {
     }
   }
 }
+
+/** Records `loadRegistry` read from their own file: nothing to write again. */
+const readFromOwnFile = new WeakSet<JobRecord>();
+
+/**
+ * A job that has ended: only its `notified` flag can still change, and then the record is written
+ * to its file again (a new record, by identity). An ended job never becomes unfinished again, so
+ * its own file is always at least as new as any entry of it in a document.
+ */
+export const isSettled = (job: JobRecord): boolean => job.phase === 'ended';
 
 function toWriteError(error: unknown): ClaudePodError {
   if (error instanceof ClaudePodError && error.code === ErrorCodes.STATE_WRITE_FAILED) return error;
@@ -138,7 +185,73 @@ export async function loadRegistry(paths: StatePaths): Promise<{ state: Registry
     else dropped.push(`job ${JSON.stringify(id).slice(0, 80)}`);
   }
   if (version === 1) await moveV1SessionDirs(paths, Object.keys(state.sessions));
+  await readSettledJobs(paths, state, dropped);
   return { state, dropped };
+}
+
+/**
+ * The settled jobs each session lists that the document left out, from their own files. A file
+ * wins over the document's entry: it is only ever written for a job that had ended for good, and
+ * the document may still hold an older state of it (a crash between the two writes).
+ */
+async function readSettledJobs(paths: StatePaths, state: RegistryState, dropped: string[]): Promise<void> {
+  const wanted: Array<{ sessionId: string; jobId: string }> = [];
+  for (const session of Object.values(state.sessions)) {
+    // Every listed job: its file, when there is one, is newer than the document's entry.
+    for (const jobId of session.jobIds) wanted.push({ sessionId: session.sessionId, jobId });
+  }
+  const files = new Map<string, JobRecord>();
+  for (let at = 0; at < wanted.length; at += SETTLED_READS_AT_ONCE) {
+    await Promise.all(
+      wanted.slice(at, at + SETTLED_READS_AT_ONCE).map(async ({ sessionId, jobId }) => {
+        const job = await readSettledJob(paths, sessionId, jobId);
+        if (job) files.set(jobId, job);
+      }),
+    );
+  }
+  for (const session of Object.values(state.sessions)) {
+    const kept: string[] = [];
+    for (const jobId of session.jobIds) {
+      const fromFile = files.get(jobId);
+      if (fromFile && fromFile.sessionId === session.sessionId) {
+        state.jobs[jobId] = fromFile;
+        readFromOwnFile.add(fromFile);
+      }
+      if (Object.hasOwn(state.jobs, jobId)) kept.push(jobId);
+      else dropped.push(`job ${JSON.stringify(jobId).slice(0, 80)} (its record file is missing)`);
+    }
+    if (kept.length !== session.jobIds.length)
+      state.sessions[session.sessionId] = { ...session, jobIds: kept };
+  }
+}
+
+const SETTLED_READS_AT_ONCE = 64;
+const SETTLED_WRITES_AT_ONCE = 16;
+
+/** A settled job's own file, or null when there is none or it is not a settled job's record. */
+async function readSettledJob(
+  paths: StatePaths,
+  sessionId: string,
+  jobId: string,
+): Promise<JobRecord | null> {
+  const path = paths.jobRecord(sessionId, jobId);
+  let raw: string;
+  try {
+    raw = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ClaudePodError(
+      ErrorCodes.INVALID_CONFIG,
+      `The job record ${path} cannot be read: ${serializeError(error).message}`,
+      { cause: error },
+    );
+  }
+  try {
+    const job = readJob(jobId, JSON.parse(raw));
+    return job && job.sessionId === sessionId && isSettled(job) ? job : null;
+  } catch {
+    return null;
+  }
 }
 
 function validId(check: (v: unknown) => string, id: unknown): boolean {

@@ -23,6 +23,8 @@ export interface StatePaths {
   claudeDir(sessionId: string): string;
   jobDir(sessionId: string, jobId: string): string;
   outputFile(sessionId: string, jobId: string): string;
+  /** An ended job's record, once it no longer changes: written once, kept out of the registry. */
+  jobRecord(sessionId: string, jobId: string): string;
   workspace(sessionId: string): string;
   /**
    * Sizes of each session's workspace and Claude state filesystems (session-files.ts); absent:
@@ -49,6 +51,7 @@ export function statePaths(
     claudeDir: (sessionId) => join(sessionDir(sessionId), 'claude'),
     jobDir,
     outputFile: (sessionId, jobId) => join(jobDir(sessionId, jobId), 'output.jsonl'),
+    jobRecord: (sessionId, jobId) => join(jobDir(sessionId, jobId), 'job.json'),
     workspace: (sessionId) => join(workspacesDir, sessionId),
     ...(diskLimits ? { diskLimits } : {}),
   };

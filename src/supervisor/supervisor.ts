@@ -160,6 +160,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> implements Superv
       deps.registryWriter,
       (error) => this.effects.onBackgroundWriteFailure(error),
       this.timing.writeRetryDelaysMs,
+      (job) => deps.paths.jobRecord(job.sessionId, job.jobId),
     );
     this.effects = new EffectRunner({
       supervisor: this,

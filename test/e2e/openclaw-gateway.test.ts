@@ -24,6 +24,8 @@ import { isAlive, readPidFile } from '../../src/proxy/pid-file.js';
 import { proxyPaths } from '../../src/proxy/paths.js';
 import { LABEL_OWNER } from '../../src/runtime/labels.js';
 import { ownerIdFor } from '../../src/supervisor/owner.js';
+import { loadRegistry } from '../../src/supervisor/registry-file.js';
+import { statePaths } from '../../src/supervisor/state-paths.js';
 import { reapByLabel, requireRuntime, skipNote } from '../integration/helpers/runtime.js';
 import { freePort, Gateway, type OpenclawEnvInfo, type ToolCallResult } from './helpers/gateway.js';
 import { HookRelay } from './helpers/hook-relay.js';
@@ -133,9 +135,11 @@ describe.skipIf(!runtime.available)(
     }
 
     async function registryJob(jobId: string): Promise<Record<string, unknown> | undefined> {
-      const text = await readFile(join(sessionsDir, 'registry.json'), 'utf8').catch(() => '{}');
-      const registry = JSON.parse(text) as { jobs?: Record<string, Record<string, unknown>> };
-      return registry.jobs?.[jobId];
+      // As the supervisor reads it: the document and the settled jobs' own files.
+      const { state } = await loadRegistry(statePaths(sessionsDir, join(root, 'unused-workspaces'))).catch(
+        () => ({ state: { jobs: {} as Record<string, unknown> } }),
+      );
+      return state.jobs[jobId] as Record<string, unknown> | undefined;
     }
 
     async function waitUntil<T>(
@@ -476,7 +480,7 @@ describe.skipIf(!runtime.available)(
 
     it('delivers every notification, including one interrupted by the restart', async () => {
       const jobs = Object.keys(
-        (JSON.parse(await readFile(join(sessionsDir, 'registry.json'), 'utf8')) as { jobs: object }).jobs,
+        (await loadRegistry(statePaths(sessionsDir, join(root, 'unused-workspaces')))).state.jobs,
       );
       expect(jobs).toHaveLength(3);
       for (const jobId of jobs) {

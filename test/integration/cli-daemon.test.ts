@@ -153,7 +153,7 @@ describe.skipIf(!env.available)(`the CLI and its serve daemon (real runtime and 
       async () => (await readFile(outputFile).catch(() => Buffer.alloc(0))).length > 0,
       30_000,
     );
-    expect(registryJobs(sessionsDir)[started.jobId]?.phase).not.toBe('ended');
+    expect((await registryJobs(sessionsDir))[started.jobId]?.phase).not.toBe('ended');
     process.kill(first, 'SIGKILL');
     await until('the daemon gone', () => !processAlive(first), 10_000, 50);
 

@@ -6,19 +6,16 @@
  * which must print plain lines. Then Ctrl-C, which must ask, and cancel when told to.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseDisksUnder } from '../fixtures/disks.js';
-import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
-import { LABEL_OWNER } from '../../src/runtime/labels.js';
-import { ownerIdFor } from '../../src/supervisor/owner.js';
+import { formatDirective } from '../../src/mock-api/index.js';
+import { startCliConfig } from './helpers/cli-config.js';
 import { runInPty } from './helpers/pty.js';
-import { reapByLabel, requireRuntime, skipNote } from './helpers/runtime.js';
+import { requireRuntime, skipNote } from './helpers/runtime.js';
 
 const env = await requireRuntime();
 const repo = resolve(import.meta.dirname, '../..');
@@ -31,8 +28,8 @@ const EVIL = `${ESC}]0;pwned\x07${ESC}[2J`;
 
 describe.skipIf(!env.available)(`claude-pod run, live${skipNote(env)}`, () => {
   let dir: string;
-  let mock: MockApi;
   let configPath: string;
+  let dispose: (() => Promise<void>) | undefined;
   let childEnv: NodeJS.ProcessEnv;
   const cli = (...args: string[]) => [
     process.execPath,
@@ -45,32 +42,14 @@ describe.skipIf(!env.available)(`claude-pod run, live${skipNote(env)}`, () => {
   ];
 
   beforeAll(async () => {
-    mock = await createMockApi({ host: '127.0.0.1', port: 0 });
-    dir = await mkdtemp(join(tmpdir(), 'claude-pod-cli-'));
-    configPath = join(dir, 'config.json');
-    await writeFile(
-      configPath,
-      JSON.stringify({
-        image: env.available ? env.image : undefined,
-        sessionsDir: join(dir, 'sessions'),
-        workspacesDir: join(dir, 'workspaces'),
-        apiBaseUrl: mock.url,
-        network: 'none',
-        startupTimeout: 90,
-        idleTimeout: 90,
-        cancelGraceSeconds: 2,
-      }),
-    );
+    ({ dir, configPath, dispose } = await startCliConfig(env, 'claude-pod-cli-', { cancelGraceSeconds: 2 }));
     // A person's terminal: no colour overrides from the test runner, a real TERM.
     const { FORCE_COLOR: _f, NO_COLOR: _n, ...rest } = process.env;
     childEnv = { ...rest, TERM: 'xterm-256color', ANTHROPIC_API_KEY: 'sk-test-cli-live-view' };
   });
 
   afterAll(async () => {
-    if (env.available) await reapByLabel(env.engine, `${LABEL_OWNER}=${ownerIdFor(join(dir, 'sessions'))}`);
-    await mock?.close();
-    await releaseDisksUnder(dir);
-    await rm(dir, { recursive: true, force: true });
+    await dispose?.();
   });
 
   it('shows the tool call, a live status line and the summary, and writes the file', async () => {

@@ -4,17 +4,14 @@
  * SSE server is read by a real HTTP client, event by event.
  */
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseDisksUnder } from '../fixtures/disks.js';
-import { createMockApi, formatDirective, type MockApi } from '../../src/mock-api/index.js';
-import { LABEL_OWNER } from '../../src/runtime/labels.js';
-import { ownerIdFor } from '../../src/supervisor/owner.js';
-import { reapByLabel, requireRuntime, skipNote } from './helpers/runtime.js';
+import { formatDirective } from '../../src/mock-api/index.js';
+import { startCliConfig } from './helpers/cli-config.js';
+import { requireRuntime, skipNote } from './helpers/runtime.js';
 
 const run = promisify(execFile);
 const env = await requireRuntime();
@@ -48,36 +45,19 @@ async function readEvents(res: Response, onEvent: (e: SseEvent) => void): Promis
 
 describe.skipIf(!env.available)(`examples/${skipNote(env)}`, () => {
   let dir: string;
-  let mock: MockApi;
   let configPath: string;
+  let dispose: (() => Promise<void>) | undefined;
   const childEnv = { ...process.env, ANTHROPIC_API_KEY: 'sk-test-examples' };
 
   beforeAll(async () => {
     // The examples import 'claude-pod', which resolves to this package's dist/.
     await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repo });
-    mock = await createMockApi({ host: '127.0.0.1', port: 0 });
-    dir = await mkdtemp(join(tmpdir(), 'claude-pod-examples-'));
+    ({ dir, configPath, dispose } = await startCliConfig(env, 'claude-pod-examples-'));
     await chmod(dir, 0o755);
-    configPath = join(dir, 'config.json');
-    await writeFile(
-      configPath,
-      JSON.stringify({
-        image: env.available ? env.image : undefined,
-        sessionsDir: join(dir, 'sessions'),
-        workspacesDir: join(dir, 'workspaces'),
-        apiBaseUrl: mock.url,
-        network: 'none',
-        startupTimeout: 90,
-        idleTimeout: 90,
-      }),
-    );
   }, 300_000);
 
   afterAll(async () => {
-    if (env.available) await reapByLabel(env.engine, `${LABEL_OWNER}=${ownerIdFor(join(dir, 'sessions'))}`);
-    await mock?.close();
-    await releaseDisksUnder(dir);
-    await rm(dir, { recursive: true, force: true });
+    await dispose?.();
   });
 
   it('sse-server.mjs starts a job over HTTP and streams its events to the client', async () => {

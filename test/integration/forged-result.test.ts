@@ -42,36 +42,51 @@ describe.skipIf(!env.available)(`a forged result (real runtime and CLI)${skipNot
     await stack?.dispose();
   });
 
-  it('a forged early result with a forged session id, then Claude is killed: the job fails and the forged id is never resumed', async () => {
-    const sup = stack.supervisor;
-    const first = await sup.start({ prompt: `Remember the word PINEAPPLE. ${formatDirective('echo')}` });
+  /** A first job that completes: the session's real Claude session id is its. */
+  const remember = async (word: string) => {
+    const first = await stack.supervisor.start({
+      prompt: `Remember the word ${word}. ${formatDirective('echo')}`,
+    });
     const one = await stack.waitForEnd(first.jobId);
     expect(one.status).toBe('completed');
-    const real = one.claude.sessionId;
+    return { sessionId: first.sessionId, real: one.claude.sessionId };
+  };
+  /** A job in that session whose Bash command forges a result line, then runs `then`. */
+  const attack = (sessionId: string, forged: string, then: string) =>
+    stack.supervisor.start({
+      prompt: `attack ${formatDirective('bash', { command: forge(forged, then) })}`,
+      sessionId,
+    });
+  /** Asks the session for the word: the job resumes the real id, completes and keeps it. */
+  const askTheWord = async (sessionId: string, real: string | null) => {
+    const next = await stack.supervisor.start({
+      prompt: `What was the word? ${formatDirective('multi-turn')}`,
+      sessionId,
+    });
+    expect(stack.supervisor.job(next.jobId)?.resumeClaudeSessionId).toBe(real);
+    const three = await stack.waitForEnd(next.jobId);
+    expect(three.status, `${three.errorCode}: ${three.error}`).toBe('completed');
+    expect(three.claude.sessionId).toBe(real);
+  };
+
+  it('a forged early result with a forged session id, then Claude is killed: the job fails and the forged id is never resumed', async () => {
+    const sup = stack.supervisor;
+    const first = await remember('PINEAPPLE');
+    const real = first.real;
     expect(real).toMatch(/^[0-9a-f-]{36}$/);
 
     // The attack, in the same session (so this job resumes the real id): forge, then kill Claude.
     const forged = randomUUID();
-    const attack = await sup.start({
-      prompt: `attack ${formatDirective('bash', { command: forge(forged, 'kill -9 -1') })}`,
-      sessionId: first.sessionId,
-    });
-    expect(sup.job(attack.jobId)?.resumeClaudeSessionId).toBe(real);
-    const two = await stack.waitForEnd(attack.jobId);
+    const attacked = await attack(first.sessionId, forged, 'kill -9 -1');
+    expect(sup.job(attacked.jobId)?.resumeClaudeSessionId).toBe(real);
+    const two = await stack.waitForEnd(attacked.jobId);
     expect(two.status).toBe('failed');
     // The container's claim was read (it is what the job said last), but only provisionally:
     expect(two.claude.sessionId).toBe(forged);
     // the session still resumes the real conversation.
     expect(sup.session(first.sessionId)?.claudeSessionId).toBe(real);
 
-    const next = await sup.start({
-      prompt: `What was the word? ${formatDirective('multi-turn')}`,
-      sessionId: first.sessionId,
-    });
-    expect(sup.job(next.jobId)?.resumeClaudeSessionId).toBe(real);
-    const three = await stack.waitForEnd(next.jobId);
-    expect(three.status, `${three.errorCode}: ${three.error}`).toBe('completed');
-    expect(three.claude.sessionId).toBe(real);
+    await askTheWord(first.sessionId, real);
     // The mock saw the first turn in the request that answered this prompt: the real transcript.
     const req = stack.mock.requests
       .filter((r) => JSON.stringify(r.body).includes('What was the word?'))
@@ -101,18 +116,13 @@ describe.skipIf(!env.available)(`a forged result (real runtime and CLI)${skipNot
 
   it('a forged early result, then Claude is interrupted (SIGINT, exit code 0): Claude’s own last result decides, the forged id is never resumed', async () => {
     const sup = stack.supervisor;
-    const first = await sup.start({ prompt: `Remember the word MANGO. ${formatDirective('echo')}` });
-    const one = await stack.waitForEnd(first.jobId);
-    expect(one.status).toBe('completed');
-    const real = one.claude.sessionId;
+    const first = await remember('MANGO');
+    const real = first.real;
     const forged = randomUUID();
     const interrupt =
       "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q -- 'output-format stream-jso[n]' && kill -INT ${p#/proc/}; done; sleep 10";
-    const attack = await sup.start({
-      prompt: `attack ${formatDirective('bash', { command: forge(forged, interrupt) })}`,
-      sessionId: first.sessionId,
-    });
-    const two = await stack.waitForEnd(attack.jobId);
+    const attacked = await attack(first.sessionId, forged, interrupt);
+    const two = await stack.waitForEnd(attacked.jobId);
     // Claude Code answers SIGINT with a result of its own (an error), and exit code 0: the last
     // result before the exit is Claude's, not the forged one.
     expect(two.status).toBe('failed');
@@ -120,13 +130,6 @@ describe.skipIf(!env.available)(`a forged result (real runtime and CLI)${skipNot
     expect(two.error).toContain('error_during_execution');
     expect(two.claude.sessionId).toBe(real);
     expect(sup.session(first.sessionId)?.claudeSessionId).toBe(real);
-    const next = await sup.start({
-      prompt: `What was the word? ${formatDirective('multi-turn')}`,
-      sessionId: first.sessionId,
-    });
-    expect(sup.job(next.jobId)?.resumeClaudeSessionId).toBe(real);
-    const three = await stack.waitForEnd(next.jobId);
-    expect(three.status, `${three.errorCode}: ${three.error}`).toBe('completed');
-    expect(three.claude.sessionId).toBe(real);
+    await askTheWord(first.sessionId, real);
   }, 240_000);
 });

@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDirective } from '../../src/mock-api/index.js';
 import type { JobStatus } from '../../src/index.js';
 import { ErrorCodes } from '../../src/shared/errors.js';
+import { loadRegistry } from '../../src/supervisor/registry-file.js';
+import { statePaths } from '../../src/supervisor/state-paths.js';
 import { requireRuntime, skipNote } from './helpers/runtime.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -173,7 +175,9 @@ describe.skipIf(!env.available)(
       sup.off('job:progress', onProgress);
 
       const registryText = await readFile(registryPath, 'utf8');
-      const registry = JSON.parse(registryText) as unknown;
+      // Every job, as the next supervisor reads them (settled jobs are in files of their own).
+      const registry = (await loadRegistry(statePaths(join(stack.dir, 'sessions'), join(stack.dir, 'ws'))))
+        .state;
       const byKind = (kind: string) => finals.filter((_, i) => jobs[i]!.kind === kind);
       const figures = {
         attackSeconds: Math.round(attackSeconds * 10) / 10,

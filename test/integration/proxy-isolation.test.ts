@@ -20,6 +20,7 @@ import {
   testRuntimeConfig,
 } from './helpers/runtime.js';
 import { runAsNobody } from './helpers/as-nobody.js';
+import { sampler } from '../fixtures/sampler.js';
 
 /**
  * The proxy against a hostile container and hostile local users, with the real runtime, the
@@ -98,27 +99,6 @@ function streamMs(mock: MockApi, run: CliRun): number {
 }
 
 const expectedText = Array.from({ length: STREAM.count }, (_, i) => `chunk ${i + 1}`).join(' ');
-
-function sampler(fn: () => Promise<boolean>, everyMs = 200) {
-  let worst = 0;
-  let failures = 0;
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      const t = Date.now();
-      if (!(await fn().catch(() => false))) failures += 1;
-      worst = Math.max(worst, Date.now() - t);
-      await sleep(everyMs);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await done;
-      return { worst, failures };
-    },
-  };
-}
 
 describe.skipIf(!env.available)(`api proxy isolation${skipNote(env)}`, () => {
   let mock: MockApi;
@@ -205,8 +185,8 @@ describe.skipIf(!env.available)(`api proxy isolation${skipNote(env)}`, () => {
     const fds = sampler(async () => {
       maxFds = Math.max(maxFds, (await readdir(`/proc/${pid}/fd`)).length);
       return true;
-    });
-    const health = sampler(async () => (await proxy.health(5000))?.pid === pid);
+    }, 200);
+    const health = sampler(async () => (await proxy.health(5000))?.pid === pid, 200);
     const runs = Promise.all([runClaude('a', a), runClaude('b', b)]);
     // Meanwhile a new job starts, as a supervisor's start() would: the same daemon, at once.
     const again = await ensureApiProxy({

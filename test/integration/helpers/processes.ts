@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import type { JobRecord, RegistryState } from '../../../src/supervisor/records.js';
+import type { JobRecord } from '../../../src/supervisor/records.js';
+import { loadRegistry } from '../../../src/supervisor/registry-file.js';
+import { statePaths } from '../../../src/supervisor/state-paths.js';
 
 export const CLI = resolve('dist/cli/main.js');
 
@@ -45,10 +47,13 @@ export async function cliFor(config: object, dir: string, env: Record<string, st
   };
 }
 
-/** The registry as it is on disk (no supervisor opened); empty when there is none yet. */
-export function registryJobs(sessionsDir: string): Record<string, JobRecord> {
+/**
+ * The jobs as they are on disk (no supervisor opened), read as the supervisor reads them: the
+ * registry document and the settled jobs' own files. Empty when there is none yet.
+ */
+export async function registryJobs(sessionsDir: string): Promise<Record<string, JobRecord>> {
   try {
-    return (JSON.parse(readFileSync(join(sessionsDir, 'registry.json'), 'utf8')) as RegistryState).jobs;
+    return (await loadRegistry(statePaths(sessionsDir, join(sessionsDir, 'unused-workspaces')))).state.jobs;
   } catch {
     return {};
   }
@@ -79,8 +84,8 @@ export const jobOnDisk = (
 ): Promise<JobRecord> =>
   until(
     `job ${jobId} on disk`,
-    () => {
-      const job = registryJobs(sessionsDir)[jobId];
+    async () => {
+      const job = (await registryJobs(sessionsDir))[jobId];
       return job && pred(job) ? job : undefined;
     },
     timeoutMs,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -7,6 +7,7 @@ import { formatDirective } from '../../../src/mock-api/index.js';
 import { proxyPaths } from '../../../src/proxy/paths.js';
 import { LABEL_OWNER } from '../../../src/runtime/labels.js';
 import { ErrorCodes } from '../../../src/shared/errors.js';
+import { writeClaudeCredentials } from '../../fixtures/claude-credentials.js';
 import { startTokenServer } from '../../fixtures/oauth-token-server.js';
 import { requireRuntime, skipNote } from '../helpers/runtime.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -16,22 +17,18 @@ const env = await requireRuntime();
 const OLD_ACCESS = 'sk-ant-oat01-integration-old-access';
 const OLD_REFRESH = 'sk-ant-ort01-integration-old-refresh';
 
-async function writeCredentials(path: string, expiresAt: number): Promise<void> {
-  await writeFile(
+const writeCredentials = (path: string, expiresAt: number): Promise<void> =>
+  writeClaudeCredentials(
     path,
-    JSON.stringify({
-      claudeAiOauth: {
-        accessToken: OLD_ACCESS,
-        refreshToken: OLD_REFRESH,
-        expiresAt,
-        scopes: ['user:inference', 'user:profile'],
-        subscriptionType: 'max',
-      },
-      mcpOAuth: { 'some-server': { accessToken: 'not ours', expiresAt: 1 } },
-    }),
-    { mode: 0o640 },
+    {
+      accessToken: OLD_ACCESS,
+      refreshToken: OLD_REFRESH,
+      expiresAt,
+      scopes: ['user:inference', 'user:profile'],
+      subscriptionType: 'max',
+    },
+    { beside: { mcpOAuth: { 'some-server': { accessToken: 'not ours', expiresAt: 1 } } }, mode: 0o640 },
   );
-}
 
 /** Every file under `dir`, read as text (job outputs, registry, proxy log). */
 async function allText(dir: string): Promise<string> {
@@ -162,17 +159,11 @@ describe.skipIf(!env.available)(
     it('a refresh endpoint answering 400: the job fails with AUTH_EXPIRED within seconds, with the hint', async () => {
       tokens.setStatus(400);
       // A new login that has already expired; the endpoint refuses its refresh token.
-      await writeFile(
-        credsPath,
-        JSON.stringify({
-          claudeAiOauth: {
-            accessToken: 'sk-ant-oat01-dead',
-            refreshToken: 'sk-ant-ort01-dead',
-            expiresAt: 1,
-          },
-        }),
-        { mode: 0o600 },
-      );
+      await writeClaudeCredentials(credsPath, {
+        accessToken: 'sk-ant-oat01-dead',
+        refreshToken: 'sk-ant-ort01-dead',
+        expiresAt: 1,
+      });
       const calls = tokens.calls.length;
       const sup = stack.supervisor;
       const { jobId } = await sup.start({ prompt: 'hello' });

@@ -1,9 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type ApiProxyHandle } from '../../../src/proxy/client.js';
-import { startUpstream } from './fixtures/upstream.js';
-import { json, open, proxyScratch, readUntil, send, streamBody } from './fixtures/http.js';
+import { describe, expect, it } from 'vitest';
+import { openStream, readUntil, send } from './fixtures/http.js';
+import { proxyStack } from './fixtures/stack.js';
 
 const mtimeOf = async (file: string): Promise<number> => (await stat(file)).mtimeMs;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -14,36 +13,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * second, no more — and leaves other jobs' files alone.
  */
 describe('activity file', () => {
-  const scratch = proxyScratch();
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
-  let proxy: ApiProxyHandle;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir: await scratch.stateDir(),
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'sk-real' },
-      }),
-    );
-  });
-  afterAll(async () => {
-    await scratch.cleanup();
-    await upstream.close();
-  });
+  const stack = proxyStack();
 
   it('moves forward about once a second while a long reply streams, and only for that job', async () => {
+    const { proxy, upstream } = stack;
     const job = await proxy.grant('job-long');
     const quiet = await proxy.grant('job-quiet');
     const quietMtime = await mtimeOf(quiet.activityFile);
-    const { res } = await open(job, {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: { ...json, 'x-api-key': job.token },
-      body: streamBody,
-    });
-    const sofar = { data: '' };
-    await readUntil(res, '{"n":1}', sofar);
+    const { res, sofar } = await openStream(job, job.token);
     const started = Date.now();
     await sleep(100); // the touch for the request's start has landed
     const mtimes = new Set<number>([await mtimeOf(job.activityFile)]);
@@ -72,7 +49,7 @@ describe('activity file', () => {
   });
 
   it('does not move for refused requests', async () => {
-    const job = await proxy.grant('job-refused');
+    const job = await stack.proxy.grant('job-refused');
     const before = await mtimeOf(job.activityFile);
     await sleep(1100);
     for (const path of ['/v1/files', '/v1/models/..']) {

@@ -1,41 +1,29 @@
 import { readFile, stat } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { proxyPaths } from '../../../src/proxy/paths.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy, type ApiProxyHandle, type JobGrant } from '../../../src/proxy/client.js';
 import { startUpstream } from './fixtures/upstream.js';
 import { json, open, proxyScratch, readUntil, send, streamBody } from './fixtures/http.js';
+import { proxyStack, type Upstream } from './fixtures/stack.js';
 
 const REAL_KEY = 'sk-ant-real-secret-key';
-type Upstream = Awaited<ReturnType<typeof startUpstream>>;
 
 describe('api proxy (api-key credential)', () => {
-  const scratch = proxyScratch();
   let upstream: Upstream;
   let proxy: ApiProxyHandle;
   let job: JobGrant;
   let token: string;
   let stateDir: string;
 
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    stateDir = await scratch.stateDir();
-    proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: REAL_KEY },
-      }),
-    );
-    job = await proxy.grant('job-1');
+  const stack = proxyStack({
+    credential: { kind: 'api-key', value: REAL_KEY },
+    grant: ['job-1'],
+    resetSeen: true,
+  });
+  beforeAll(() => {
+    ({ upstream, proxy, job, stateDir } = stack);
     token = job.token;
-  });
-  afterAll(async () => {
-    await scratch.cleanup();
-    await upstream.close();
-  });
-  afterEach(() => {
-    upstream.seen.length = 0;
   });
 
   it("puts the job's socket in a short directory of its own", () => {

@@ -3,12 +3,12 @@ import net, { type AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type ApiProxyHandle, type JobGrant } from '../../../src/proxy/client.js';
+import type { ApiProxyHandle, JobGrant } from '../../../src/proxy/client.js';
 import { isInternalAddress } from '../../../src/proxy/egress/address-policy.js';
 import { createEgress } from '../../../src/proxy/egress/egress-proxy.js';
 import { parseAllowlist, parseAllowlistEntry } from '../../../src/shared/egress-allowlist.js';
-import { startUpstream } from './fixtures/upstream.js';
-import { json, proxyScratch, send } from './fixtures/http.js';
+import { postMessages, send } from './fixtures/http.js';
+import { proxyStack } from './fixtures/stack.js';
 
 const basic = (token: string) => `Basic ${Buffer.from(`claude-pod:${token}`).toString('base64')}`;
 
@@ -107,8 +107,6 @@ describe('egress allowlist entries', () => {
 });
 
 describe('egress proxy on the job socket (real daemon)', () => {
-  const scratch = proxyScratch();
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let origin: Awaited<ReturnType<typeof startOrigin>>;
   let proxy: ApiProxyHandle;
   let job: JobGrant;
@@ -116,43 +114,33 @@ describe('egress proxy on the job socket (real daemon)', () => {
   let auth: Record<string, string>;
 
   beforeAll(async () => {
-    upstream = await startUpstream();
     origin = await startOrigin();
-    proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir: await scratch.stateDir(),
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'sk-real' },
-        proxyOptions: {
-          egress: {
-            allowlist: [
-              `127.0.0.1:${origin.port}`,
-              `127.0.0.1:${origin.echoPort}`,
-              'localhost',
-              '*.allowed.test',
-            ],
-          },
-        },
-      }),
-    );
-    job = await proxy.grant('job-egress');
-    other = await proxy.grant('job-other');
-    auth = { 'proxy-authorization': basic(job.token) };
   });
-  afterAll(async () => {
-    await scratch.cleanup();
-    await upstream.close();
-    await origin.close();
+  afterAll(() => origin.close());
+  const stack = proxyStack({
+    more: () => ({
+      proxyOptions: {
+        egress: {
+          allowlist: [
+            `127.0.0.1:${origin.port}`,
+            `127.0.0.1:${origin.echoPort}`,
+            'localhost',
+            '*.allowed.test',
+          ],
+        },
+      },
+    }),
+    grant: ['job-egress', 'job-other'],
+  });
+  beforeAll(() => {
+    proxy = stack.proxy;
+    [job, other] = stack.jobs as [JobGrant, JobGrant];
+    auth = { 'proxy-authorization': basic(job.token) };
   });
 
   /** After every refusal: the daemon still serves the model API and other jobs. */
   const stillServes = async () => {
-    const reply = await send(other, {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: { ...json, 'x-api-key': other.token },
-      body: '{}',
-    });
+    const reply = await postMessages(other, other.token);
     expect(reply.status).toBe(200);
     expect((await proxy.health())?.serving).toBe(true);
   };
@@ -249,25 +237,10 @@ describe('egress proxy on the job socket (real daemon)', () => {
 });
 
 describe('egress off (network mode other than proxy)', () => {
-  const scratch = proxyScratch();
-  let proxy: ApiProxyHandle;
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir: await scratch.stateDir(),
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'sk-real' },
-      }),
-    );
-  });
-  afterAll(async () => {
-    await scratch.cleanup();
-    await upstream.close();
-  });
+  const stack = proxyStack();
 
   it('refuses CONNECT and absolute URLs even with a valid token', async () => {
+    const { proxy, upstream } = stack;
     const job = await proxy.grant('job-none');
     const auth = { 'proxy-authorization': basic(job.token) };
     const reply = await connectVia(job, `127.0.0.1:${upstream.port}`, auth);

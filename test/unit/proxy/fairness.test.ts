@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy, type ApiProxyHandle, type JobGrant } from '../../../src/proxy/client.js';
 import type { JobLimitsInput } from '../../../src/proxy/limits.js';
+import { sampler } from '../../fixtures/sampler.js';
 import { isAlive, json, open, proxyScratch, waitFor } from './fixtures/http.js';
 import { startProxyFromChild, type Started } from './fixtures/starter.js';
 import { measureStream, startTimedUpstream, type StreamTiming } from './fixtures/timed-upstream.js';
@@ -55,28 +56,6 @@ async function stream(job: JobGrant): Promise<StreamTiming> {
     body: '{"stream":true}',
   });
   return measureStream(res);
-}
-
-/** Samples `fn` every `everyMs` until stopped; the worst time it took. */
-function sampler(fn: () => Promise<unknown>, everyMs = 100) {
-  let worst = 0;
-  let failures = 0;
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      const t = Date.now();
-      if (!(await fn().catch(() => null))) failures += 1;
-      worst = Math.max(worst, Date.now() - t);
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return { worst, failures };
-    },
-  };
 }
 
 const fdCount = async (pid: number): Promise<number> => (await readdir(`/proc/${pid}/fd`)).length;
@@ -145,7 +124,7 @@ describe('one job cannot starve the others', () => {
       const seen = await proxy.health(5000);
       maxConnections = Math.max(maxConnections, seen?.connections ?? 0);
       return seen?.pid === starter.pid;
-    });
+    }, 100);
     let maxFds = 0;
     const fds = sampler(async () => (maxFds = Math.max(maxFds, await fdCount(starter.pid))), 200);
     // Two jobs, two streams each, while the flood goes on; and a new job starts meanwhile.

@@ -3,35 +3,23 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type ApiProxyHandle } from '../../../src/proxy/client.js';
 import { containerDir } from '../../../src/shared/paths.js';
-import { startUpstream } from './fixtures/upstream.js';
-import { json, open, proxyScratch, readUntil, send, streamBody, waitFor } from './fixtures/http.js';
+import { json, open, readUntil, send, streamBody, waitFor } from './fixtures/http.js';
+import { proxyStack } from './fixtures/stack.js';
 
 /**
  * container/runtime/forwarder.mjs runs on the host's Node here (it is dependency-free): loopback
  * TCP in, the proxy's unix socket out — the same path Claude Code's requests take in a container.
  */
 describe('container forwarder (TCP -> unix socket)', () => {
-  const scratch = proxyScratch();
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
-  let proxy: ApiProxyHandle;
+  const stack = proxyStack({ grant: ['job-f'] });
   let forwarder: ChildProcess;
   let port: number;
   let token: string;
   let socketPath: string;
 
   beforeAll(async () => {
-    upstream = await startUpstream();
-    const stateDir = await scratch.stateDir();
-    proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'sk-real' },
-      }),
-    );
-    const job = await proxy.grant('job-f');
+    const { stateDir, job } = stack;
     token = job.token;
     socketPath = job.socketPath;
     const readyFile = join(stateDir, 'forwarder.ready');
@@ -53,11 +41,10 @@ describe('container forwarder (TCP -> unix socket)', () => {
   });
   afterAll(async () => {
     forwarder?.kill('SIGTERM');
-    await scratch.cleanup();
-    await upstream.close();
   });
 
   it('carries a request and its response both ways', async () => {
+    const { upstream } = stack;
     const reply = await send(
       { port },
       { method: 'POST', path: '/v1/messages', headers: { ...json, 'x-api-key': token }, body: '{"a":1}' },
@@ -71,6 +58,7 @@ describe('container forwarder (TCP -> unix socket)', () => {
   });
 
   it('streams SSE events one by one and passes a disconnect on', async () => {
+    const { upstream } = stack;
     const first = await open(
       { port },
       { method: 'POST', path: '/v1/messages', headers: { ...json, 'x-api-key': token }, body: streamBody },

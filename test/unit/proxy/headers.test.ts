@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type JobGrant } from '../../../src/proxy/client.js';
+import { describe, expect, it } from 'vitest';
 import { ALLOWED_BETAS, FORWARDED_REQUEST_HEADERS, filterBetas } from '../../../src/proxy/headers.js';
-import { startUpstream } from './fixtures/upstream.js';
-import { proxyScratch, send } from './fixtures/http.js';
+import { send } from './fixtures/http.js';
+import { proxyStack } from './fixtures/stack.js';
 
 /** What Claude Code 2.1.331 sent on `POST /v1/messages?beta=true` (captured through the proxy, OAuth run). */
 const CLAUDE_CODE_HEADERS: Record<string, string> = {
@@ -48,27 +47,11 @@ const HOSTILE_HEADERS: Record<string, string> = {
 };
 
 describe('request headers', () => {
-  const scratch = proxyScratch();
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
-  let job: JobGrant;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    const proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir: await scratch.stateDir(),
-        upstream: upstream.url,
-        credential: { kind: 'oauth', value: 'oauth-real' },
-      }),
-    );
-    job = await proxy.grant('job-h');
-  });
-  afterAll(async () => {
-    await scratch.cleanup();
-    await upstream.close();
-  });
+  const stack = proxyStack({ credential: { kind: 'oauth', value: 'oauth-real' }, grant: ['job-h'] });
 
   it("forwards exactly Claude Code's headers, drops every other one", async () => {
     const { expect: _empty, ...hostile } = HOSTILE_HEADERS;
+    const { job, upstream } = stack;
     const reply = await send(job, {
       method: 'POST',
       path: '/v1/messages?beta=true',

@@ -1,42 +1,15 @@
 import { lstat, readFile, stat } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type ApiProxyHandle } from '../../../src/proxy/client.js';
+import { describe, expect, it } from 'vitest';
+import { ensureApiProxy } from '../../../src/proxy/client.js';
 import { jobSocketDir } from '../../../src/proxy/paths.js';
-import { startUpstream } from './fixtures/upstream.js';
-import { isAlive, json, proxyScratch, send, waitFor } from './fixtures/http.js';
-
-type Upstream = Awaited<ReturnType<typeof startUpstream>>;
-const post = (target: { socketPath: string }, token: string) =>
-  send(target, {
-    method: 'POST',
-    path: '/v1/messages',
-    headers: { ...json, 'x-api-key': token },
-    body: '{}',
-  });
+import { isAlive, postMessages as post, waitFor } from './fixtures/http.js';
+import { proxyStack } from './fixtures/stack.js';
 
 describe('tokens bound to their job', () => {
-  const scratch = proxyScratch();
-  let upstream: Upstream;
-  let proxy: ApiProxyHandle;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir: await scratch.stateDir(),
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'sk-real' },
-      }),
-    );
-  });
-  afterAll(async () => {
-    await scratch.cleanup();
-    await upstream.close();
-  });
-  afterEach(() => {
-    upstream.seen.length = 0;
-  });
+  const stack = proxyStack({ resetSeen: true });
 
   it("refuses a job's token on another job's socket with 401, and logs both job ids, never the token", async () => {
+    const { proxy, upstream } = stack;
     const a = await proxy.grant('job-a');
     const b = await proxy.grant('job-b');
     expect(a.socketDir).not.toBe(b.socketDir);
@@ -58,6 +31,7 @@ describe('tokens bound to their job', () => {
   });
 
   it('gives each job a 0700 directory and a 0600 socket of the owner it names, in a 0700 root', async () => {
+    const { proxy } = stack;
     const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
     // As root, hand it to another uid, as the supervisor does for rootful podman's uid 1000.
     const owner = me.uid === 0 ? { uid: 1000, gid: 1000 } : me;
@@ -76,6 +50,7 @@ describe('tokens bound to their job', () => {
   });
 
   it("removes a revoked job's socket directory and activity file; the daemon stays", async () => {
+    const { proxy, upstream } = stack;
     const job = await proxy.grant('job-gone');
     const pid = proxy.pid;
     await proxy.revoke('job-gone');
@@ -86,6 +61,7 @@ describe('tokens bound to their job', () => {
   });
 
   it('re-creates the socket of a re-attached job in the same directory after the daemon died', async () => {
+    const { proxy, upstream } = stack;
     const job = await proxy.grant('job-back');
     const dirIno = (await stat(job.socketDir)).ino;
     const before = proxy.pid;
@@ -113,7 +89,7 @@ describe('tokens bound to their job', () => {
     const second = again.pid;
     process.kill(second, 'SIGKILL');
     await waitFor(() => !isAlive(second));
-    const restarted = scratch.track(
+    const restarted = stack.scratch.track(
       await ensureApiProxy({
         stateDir: proxy.paths.dir.replace(/\/api-proxy$/, ''),
         upstream: upstream.url,

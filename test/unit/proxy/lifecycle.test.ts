@@ -1,6 +1,5 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ensureApiProxy } from '../../../src/proxy/client.js';
 import { fetchHealth } from '../../../src/proxy/control.js';
@@ -8,7 +7,14 @@ import { readPidFile } from '../../../src/proxy/pid-file.js';
 import { proxyPaths } from '../../../src/proxy/paths.js';
 import { startProxyFromChild } from './fixtures/starter.js';
 import { startUpstream } from './fixtures/upstream.js';
-import { isAlive, json, open, proxyScratch, readUntil, send, streamBody, waitFor } from './fixtures/http.js';
+import {
+  finishStream,
+  isAlive,
+  openStream,
+  postMessages as post,
+  proxyScratch,
+  waitFor,
+} from './fixtures/http.js';
 
 type Upstream = Awaited<ReturnType<typeof startUpstream>>;
 
@@ -21,21 +27,16 @@ describe('api proxy daemon lifecycle', () => {
   afterEach(() => scratch.cleanup());
   afterAll(() => upstream.close());
 
-  const post = (target: { socketPath: string }, token: string) =>
-    send(target, {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: { ...json, 'x-api-key': token },
-      body: '{}',
-    });
+  /** A fresh daemon's options: this upstream, `key` as its api-key. */
+  const optionsFor = (stateDir: string, key: string) => ({
+    stateDir,
+    upstream: upstream.url,
+    credential: { kind: 'api-key' as const, value: key },
+  });
 
   it('reuses the running daemon for the same upstream and credential', async () => {
     const stateDir = await scratch.stateDir();
-    const options = {
-      stateDir,
-      upstream: upstream.url,
-      credential: { kind: 'api-key' as const, value: 'key-a' },
-    };
+    const options = optionsFor(stateDir, 'key-a');
     const first = scratch.track(await ensureApiProxy(options));
     const second = await ensureApiProxy(options);
     expect(first.reused).toBe(false);
@@ -50,42 +51,19 @@ describe('api proxy daemon lifecycle', () => {
 
   it('restarts on a new credential, keeps granted tokens and lets an in-flight stream finish', async () => {
     const stateDir = await scratch.stateDir();
-    const old = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'key-old' },
-      }),
-    );
+    const old = scratch.track(await ensureApiProxy(optionsFor(stateDir, 'key-old')));
     const job = await old.grant('job-1');
     const token = job.token;
-    const { res } = await open(job, {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: { ...json, 'x-api-key': token },
-      body: streamBody,
-    });
-    await readUntil(res, '{"n":1}');
+    const stream = await openStream(job, token);
 
-    const fresh = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'key-new' },
-      }),
-    );
+    const fresh = scratch.track(await ensureApiProxy(optionsFor(stateDir, 'key-new')));
     expect(fresh.reused).toBe(false);
     expect(fresh.pid).not.toBe(old.pid);
     expect((await fresh.health())?.pid).toBe(fresh.pid);
 
     // The old daemon drains: its stream completes although the socket already belongs to the new one.
     expect(isAlive(old.pid)).toBe(true);
-    upstream.release();
-    upstream.release();
-    upstream.release();
-    await readUntil(res, 'message_stop');
-    res.resume();
-    await finished(res);
+    await finishStream(upstream, stream);
     await waitFor(() => !isAlive(old.pid));
 
     upstream.seen.length = 0;
@@ -95,11 +73,7 @@ describe('api proxy daemon lifecycle', () => {
 
   it('hands over without a refused connect: every request during a takeover is answered', async () => {
     const stateDir = await scratch.stateDir();
-    const options = {
-      stateDir,
-      upstream: upstream.url,
-      credential: { kind: 'api-key' as const, value: 'key-1' },
-    };
+    const options = optionsFor(stateDir, 'key-1');
     const old = scratch.track(await ensureApiProxy(options));
     const jobs = await Promise.all(['job-h1', 'job-h2', 'job-h3'].map((id) => old.grant(id)));
     const failures: string[] = [];
@@ -131,20 +105,10 @@ describe('api proxy daemon lifecycle', () => {
 
   it('never kills a daemon that is alive but slow to answer: it is reused once it answers', async () => {
     const stateDir = await scratch.stateDir();
-    const options = {
-      stateDir,
-      upstream: upstream.url,
-      credential: { kind: 'api-key' as const, value: 'key-busy' },
-    };
+    const options = optionsFor(stateDir, 'key-busy');
     const first = scratch.track(await ensureApiProxy(options));
     const job = await first.grant('job-busy');
-    const { res } = await open(job, {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: { ...json, 'x-api-key': job.token },
-      body: streamBody,
-    });
-    await readUntil(res, '{"n":1}');
+    const stream = await openStream(job, job.token);
     // Stopped for 1.5 s: its health check times out meanwhile, as a starved daemon's would.
     process.kill(first.pid, 'SIGSTOP');
     const resume = setTimeout(() => process.kill(first.pid, 'SIGCONT'), 1500);
@@ -154,30 +118,15 @@ describe('api proxy daemon lifecycle', () => {
     expect(Date.now() - t).toBeGreaterThanOrEqual(1400);
     expect(second.reused).toBe(true);
     expect(second.pid).toBe(first.pid);
-    upstream.release();
-    upstream.release();
-    upstream.release();
-    await readUntil(res, 'message_stop');
-    res.resume();
-    await finished(res);
+    await finishStream(upstream, stream);
   });
 
   it('a daemon silent past the grace is taken over, not killed: its stream finishes, then it exits', async () => {
     const stateDir = await scratch.stateDir();
-    const options = {
-      stateDir,
-      upstream: upstream.url,
-      credential: { kind: 'api-key' as const, value: 'key-hung' },
-    };
+    const options = optionsFor(stateDir, 'key-hung');
     const old = scratch.track(await ensureApiProxy(options));
     const job = await old.grant('job-hung');
-    const { res } = await open(job, {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: { ...json, 'x-api-key': job.token },
-      body: streamBody,
-    });
-    await readUntil(res, '{"n":1}');
+    const stream = await openStream(job, job.token);
     process.kill(old.pid, 'SIGSTOP');
     let fresh;
     try {
@@ -190,12 +139,7 @@ describe('api proxy daemon lifecycle', () => {
     } finally {
       process.kill(old.pid, 'SIGCONT');
     }
-    upstream.release();
-    upstream.release();
-    upstream.release();
-    await readUntil(res, 'message_stop');
-    res.resume();
-    await finished(res);
+    await finishStream(upstream, stream);
     await waitFor(() => !isAlive(old.pid), 10_000);
     expect((await fresh.health())?.pid).toBe(fresh.pid);
   });
@@ -204,34 +148,17 @@ describe('api proxy daemon lifecycle', () => {
     const stateDir = await scratch.stateDir();
     const started = await startProxyFromChild({ stateDir, upstream: upstream.url, apiKey: 'key-child' });
     const child = started.child;
-    const handle = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'key-child' },
-      }),
-    );
+    const handle = scratch.track(await ensureApiProxy(optionsFor(stateDir, 'key-child')));
     expect(handle.pid).toBe(started.pid);
 
     // An API stream is in flight when the starter dies.
-    const { res } = await open(started, {
-      method: 'POST',
-      path: '/v1/messages',
-      headers: { ...json, 'x-api-key': started.token },
-      body: streamBody,
-    });
-    await readUntil(res, '{"n":1}');
+    const stream = await openStream(started, started.token);
     const exited = once(child, 'exit');
     child.kill('SIGKILL');
     const [, signal] = await exited;
     expect(signal).toBe('SIGKILL');
 
-    upstream.release();
-    upstream.release();
-    upstream.release();
-    await readUntil(res, 'message_stop');
-    res.resume();
-    await finished(res);
+    await finishStream(upstream, stream);
     expect(isAlive(started.pid)).toBe(true);
     expect((await post(started, started.token)).status).toBe(200);
   });
@@ -239,12 +166,7 @@ describe('api proxy daemon lifecycle', () => {
   it('exits by itself once it has had no tokens and no connections for idleExitMs', async () => {
     const stateDir = await scratch.stateDir();
     const proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'key-idle' },
-        idleExitMs: 300,
-      }),
+      await ensureApiProxy({ ...optionsFor(stateDir, 'key-idle'), idleExitMs: 300 }),
     );
     const job = await proxy.grant('job-1');
     expect((await post(job, job.token)).status).toBe(200);
@@ -264,12 +186,7 @@ describe('api proxy daemon lifecycle', () => {
   it('exits after orphanExitMs without connections even when tokens were never revoked', async () => {
     const stateDir = await scratch.stateDir();
     const proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'key-orphan' },
-        orphanExitMs: 400,
-      }),
+      await ensureApiProxy({ ...optionsFor(stateDir, 'key-orphan'), orphanExitMs: 400 }),
     );
     const job = await proxy.grant('job-left-behind');
     expect((await post(job, job.token)).status).toBe(200);
@@ -282,13 +199,7 @@ describe('api proxy daemon lifecycle', () => {
 
   it('listens again when a socket file is removed', async () => {
     const stateDir = await scratch.stateDir();
-    const proxy = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'key-s' },
-      }),
-    );
+    const proxy = scratch.track(await ensureApiProxy(optionsFor(stateDir, 'key-s')));
     const job = await proxy.grant('job-s');
     await unlink(job.socketPath);
     await unlink(proxy.paths.controlSocket);
@@ -298,11 +209,7 @@ describe('api proxy daemon lifecycle', () => {
 
   it('stops, writing nothing, when its state directory is removed under it (rm -rf of a state dir)', async () => {
     const stateDir = await scratch.stateDir();
-    const proxy = await ensureApiProxy({
-      stateDir,
-      upstream: upstream.url,
-      credential: { kind: 'api-key', value: 'key-rm' },
-    });
+    const proxy = await ensureApiProxy(optionsFor(stateDir, 'key-rm'));
     await proxy.grant('job-rm');
     const pid = proxy.pid;
     // What an rm -rf does first in the proxy's directory: the pid file goes.
@@ -313,21 +220,11 @@ describe('api proxy daemon lifecycle', () => {
 
   it('stop() ends the daemon and frees the socket', async () => {
     const stateDir = await scratch.stateDir();
-    const proxy = await ensureApiProxy({
-      stateDir,
-      upstream: upstream.url,
-      credential: { kind: 'api-key', value: 'key-stop' },
-    });
+    const proxy = await ensureApiProxy(optionsFor(stateDir, 'key-stop'));
     await proxy.stop();
     expect(isAlive(proxy.pid)).toBe(false);
     expect(await proxy.health()).toBeNull();
-    const again = scratch.track(
-      await ensureApiProxy({
-        stateDir,
-        upstream: upstream.url,
-        credential: { kind: 'api-key', value: 'key-stop' },
-      }),
-    );
+    const again = scratch.track(await ensureApiProxy(optionsFor(stateDir, 'key-stop')));
     expect(again.reused).toBe(false);
   });
 });

@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockApi, type MockApi } from '../../../src/mock-api/index.js';
 import { ensureApiProxy, type ApiProxyHandle } from '../../../src/proxy/client.js';
 import { AUTH_EXPIRED_MARKER } from '../../../src/shared/auth-expired.js';
+import { writeClaudeCredentials } from '../../fixtures/claude-credentials.js';
 import { startTokenServer } from '../../fixtures/oauth-token-server.js';
 import { json, proxyScratch, send } from './fixtures/http.js';
 
@@ -33,13 +34,11 @@ describe('api proxy with an OAuth credentials file', () => {
     mock = await createMockApi({ acceptCredential: (c) => c !== null && tokens.issued.includes(c) });
     stateDir = await scratch.stateDir();
     credsPath = join(stateDir, 'credentials.json');
-    await writeFile(
-      credsPath,
-      JSON.stringify({
-        claudeAiOauth: { accessToken: OLD_ACCESS, refreshToken: 'rt-1', expiresAt: Date.now() + 3_600_000 },
-      }),
-      { mode: 0o600 },
-    );
+    await writeClaudeCredentials(credsPath, {
+      accessToken: OLD_ACCESS,
+      refreshToken: 'rt-1',
+      expiresAt: Date.now() + 3_600_000,
+    });
     proxy = scratch.track(
       await ensureApiProxy({
         stateDir,
@@ -80,17 +79,11 @@ describe('api proxy with an OAuth credentials file', () => {
   it('answers AUTH_EXPIRED with the hint, at once, when the refresh is refused; other jobs go on', async () => {
     tokens.setStatus(400);
     // The login expired and cannot be refreshed.
-    await writeFile(
-      credsPath,
-      JSON.stringify({
-        claudeAiOauth: {
-          accessToken: 'sk-ant-oat01-dead',
-          refreshToken: 'rt-dead',
-          expiresAt: Date.now() - 1,
-        },
-      }),
-      { mode: 0o600 },
-    );
+    await writeClaudeCredentials(credsPath, {
+      accessToken: 'sk-ant-oat01-dead',
+      refreshToken: 'rt-dead',
+      expiresAt: Date.now() - 1,
+    });
     await new Promise((r) => setTimeout(r, 1100)); // the daemon looks at the file at most once a second
     const job = await proxy.grant('job-expired');
     const started = Date.now();

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -9,6 +9,7 @@ import { AuthExpiredError } from '../../../src/proxy/credential-source.js';
 import { OAuthCredential } from '../../../src/proxy/oauth/oauth-credential.js';
 import { resolveProxyOptions } from '../../../src/proxy/proxy-options.js';
 import { AUTH_EXPIRED_MARKER } from '../../../src/shared/auth-expired.js';
+import { writeClaudeCredentials } from '../../fixtures/claude-credentials.js';
 import { startTokenServer } from '../../fixtures/oauth-token-server.js';
 
 const OLD_ACCESS = 'sk-ant-oat01-old-access-token';
@@ -30,23 +31,19 @@ describe('OAuth refresh on the host (OAuthCredential)', () => {
   let path: string;
   let server: Awaited<ReturnType<typeof startTokenServer>>;
 
-  const writeCreds = async (expiresAt: number, mode = 0o600) => {
-    await writeFile(
+  const writeCreds = (expiresAt: number, mode = 0o600) =>
+    writeClaudeCredentials(
       path,
-      JSON.stringify({
-        claudeAiOauth: {
-          accessToken: OLD_ACCESS,
-          refreshToken: OLD_REFRESH,
-          expiresAt,
-          scopes: ['user:inference', 'user:profile'],
-          subscriptionType: 'max',
-          rateLimitTier: 'default_claude_max_20x',
-        },
-        someoneElsesField: { keep: [1, 2, 3] },
-      }),
+      {
+        accessToken: OLD_ACCESS,
+        refreshToken: OLD_REFRESH,
+        expiresAt,
+        scopes: ['user:inference', 'user:profile'],
+        subscriptionType: 'max',
+        rateLimitTier: 'default_claude_max_20x',
+      },
+      { beside: { someoneElsesField: { keep: [1, 2, 3] } }, mode },
     );
-    await chmod(path, mode);
-  };
   const make = (log = capture(), marginMs = 60_000) =>
     new OAuthCredential({
       path,

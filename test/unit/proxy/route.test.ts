@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureApiProxy, type JobGrant } from '../../../src/proxy/client.js';
+import { describe, expect, it } from 'vitest';
 import { matchRoute, pathSegments } from '../../../src/proxy/route.js';
-import { startUpstream } from './fixtures/upstream.js';
-import { json, proxyScratch, send } from './fixtures/http.js';
+import { json, send } from './fixtures/http.js';
+import { proxyStack } from './fixtures/stack.js';
 
 /** Paths the attack run tried, and their spellings: none may reach the upstream. */
 const DOT_SEGMENTS: Array<[string, string]> = [
@@ -74,29 +73,10 @@ describe('path rules', () => {
   });
 
   describe('through the daemon', () => {
-    const scratch = proxyScratch();
-    let upstream: Awaited<ReturnType<typeof startUpstream>>;
-    let job: JobGrant;
-    beforeAll(async () => {
-      upstream = await startUpstream();
-      const proxy = scratch.track(
-        await ensureApiProxy({
-          stateDir: await scratch.stateDir(),
-          upstream: upstream.url,
-          credential: { kind: 'api-key', value: 'sk-real' },
-        }),
-      );
-      job = await proxy.grant('job-r');
-    });
-    afterAll(async () => {
-      await scratch.cleanup();
-      await upstream.close();
-    });
-    afterEach(() => {
-      upstream.seen.length = 0;
-    });
+    const stack = proxyStack({ grant: ['job-r'], resetSeen: true });
 
     it('answers 403 to every dot-segment spelling and sends nothing upstream', async () => {
+      const { job, upstream } = stack;
       for (const [method, path] of DOT_SEGMENTS) {
         const reply = await send(job, {
           method,
@@ -110,6 +90,7 @@ describe('path rules', () => {
     });
 
     it('sends the upstream the canonical path, never the raw one', async () => {
+      const { job, upstream } = stack;
       const reply = await send(job, {
         path: '/%76%31/models/claude%2Dsonnet-4-5',
         headers: { 'x-api-key': job.token },

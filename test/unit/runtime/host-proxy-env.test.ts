@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { clientEnv } from '../../../src/runtime/cli-engine.js';
 import { buildRunArgs } from '../../../src/runtime/run-args.js';
-import type { ContainerSpec } from '../../../src/runtime/engine.js';
+import { containerSpec } from '../../fixtures/container-spec.js';
 
-const spec: ContainerSpec = {
-  name: 'c',
-  image: 'img',
-  labels: {},
-  memory: '512m',
-  cpus: '1.0',
-  pidsLimit: 512,
-  tmpfsSize: '64m',
-  network: 'none',
-  apparmorProfile: '',
-  user: '1000:1000',
-  mounts: [],
-  env: {},
-  secretEnv: { ANTHROPIC_API_KEY: 'cpod_token' },
-  workdir: '/workspace',
-  command: ['claude'],
-};
+const spec = containerSpec({ secretEnv: { ANTHROPIC_API_KEY: 'cpod_token' } });
 
 /**
  * Two layers keep the host's proxy settings (and their passwords) out of a job's container: the

@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildRunArgs } from '../../../src/runtime/run-args.js';
 import type { ContainerSpec } from '../../../src/shared/protocol.js';
+import { containerSpec } from '../../fixtures/container-spec.js';
 
-const spec = (over: Partial<ContainerSpec> = {}): ContainerSpec => ({
-  name: 'c',
-  image: 'img',
-  labels: {},
-  memory: '512m',
-  cpus: '1.0',
-  pidsLimit: 64,
-  tmpfsSize: '128m',
-  network: 'none',
-  apparmorProfile: '',
-  user: '1000:1000',
-  mounts: [],
-  env: {},
-  secretEnv: {},
-  workdir: '/workspace',
-  command: ['claude'],
-  ...over,
-});
+const spec = (over: Partial<ContainerSpec> = {}) =>
+  containerSpec({ pidsLimit: 64, tmpfsSize: '128m', ...over });
 
 /** The value after each occurrence of `flag`. */
 const values = (args: string[], flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));

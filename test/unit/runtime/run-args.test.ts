@@ -1,25 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ContainerSpec } from '../../../src/runtime/engine.js';
+import { containerSpec } from '../../fixtures/container-spec.js';
 import { buildRunArgs } from '../../../src/runtime/run-args.js';
 import { containerUserNamespace } from '../../../src/runtime/user-namespace.js';
 
-const spec: ContainerSpec = {
-  name: 'c',
-  image: 'img',
-  labels: {},
-  memory: '512m',
-  cpus: '1.0',
-  pidsLimit: 512,
-  tmpfsSize: '64m',
-  network: 'none',
-  apparmorProfile: '',
-  user: '1000:1000',
-  mounts: [],
-  env: {},
-  secretEnv: {},
-  workdir: '/workspace',
-  command: ['claude'],
-};
+const spec = containerSpec();
 
 describe('containerUserNamespace', () => {
   it('maps the host user to the container user on rootless podman only', () => {

@@ -18,7 +18,6 @@
  * MODEL_SEED=<seed> MODEL_PATH=<path> MODEL_REPLAY=<replayPath>.
  * MODEL_RUNS sets the number of sequences (default 2000).
  */
-import { readFile } from 'node:fs/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +29,8 @@ import { ErrorCodes, isClaudePodError } from '../../../src/shared/errors.js';
 import { createSupervisor, openOwner } from '../../../src/supervisor/create.js';
 import { InlineJobPool } from '../../../src/supervisor/inline-pool.js';
 import type { JobRecord } from '../../../src/supervisor/records.js';
-import { atomicWriter, type RegistryWriter } from '../../../src/supervisor/registry-file.js';
+import { atomicWriter, loadRegistry, type RegistryWriter } from '../../../src/supervisor/registry-file.js';
+import { statePaths } from '../../../src/supervisor/state-paths.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
 import type { Clock } from '../../../src/workers/clock.js';
 import { fakeRuntimeInfo, inertApiGate } from '../../fixtures/fake-runtime-info.js';
@@ -257,7 +257,16 @@ class World {
       await this.settle();
       await bounded(this.sup.persistNow(), 'persist');
       inMemory = JSON.parse(JSON.stringify(this.sup.snapshot()));
-      onDisk = JSON.parse(await readFile(join(this.config.sessionsDir as string, 'registry.json'), 'utf8'));
+      // As the next supervisor reads it: the document and the settled jobs' own files.
+      onDisk = JSON.parse(
+        JSON.stringify(
+          (
+            await loadRegistry(
+              statePaths(this.config.sessionsDir as string, this.config.workspacesDir as string),
+            )
+          ).state,
+        ),
+      );
       if (JSON.stringify(onDisk) === JSON.stringify(inMemory)) break;
     }
     expect(onDisk).toEqual(inMemory);
