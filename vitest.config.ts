@@ -6,8 +6,8 @@ import { defineConfig } from 'vitest/config';
  * - integration: real runtime, image and CLI — every integration file plus the podman contract,
  *   on the default engine (rootful podman in CI);
  * - e2e: a real OpenClaw gateway;
- * - timing: the unit files that measure a thread's responsiveness (a thread-mate's progress gap
- *   while a 50 MiB line streams); `npm test` runs them in a vitest run of their own after every
+ * - timing: the unit files that measure a thread's responsiveness (a thread-mate's progress gaps
+ *   while a 50 MiB line or a 10 MiB burst streams); `npm test` runs them in a vitest run of their own after every
  *   other run (scripts/bootstrap.mjs), so nothing of the suite's takes the cores they measure;
  * - engine (only when CLAUDE_POD_TEST_ENGINE is set): the job-lifecycle files and that engine's
  *   contract, for the engines CI runs them on a second and third time (scripts/test-engines.mjs:

@@ -47,6 +47,11 @@ export interface BenchOptions {
   };
   /** Process RSS per running job, each run in a fresh process, on Node 20 (this one) and Node 24. */
   rss: { jobCounts: number[]; afterEndMs: number; node24: boolean } | null;
+  /**
+   * Scenarios (by name, substring) made to throw before they start: how the harness test sees a
+   * failing scenario recorded while the run goes on. Empty in every preset.
+   */
+  failScenarios?: string[];
   /** The plugin in a real OpenClaw gateway (Node 24): its RSS and `claude_code_status` latency. */
   gateway: { jobCounts: number[]; windowMs: number; afterEndMs: number } | null;
 }

@@ -33,6 +33,7 @@ function loadRow(r: LoadResult): string {
     round(r.memory.rssPeakDeltaMiB / r.jobs, 1),
     `${r.accuracy.identical}/${r.accuracy.jobs}`,
     round(r.rampMs / 1000, 1),
+    hostLoad(r),
   ].join(' | ');
 }
 
@@ -53,13 +54,34 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+  lines.push(
+    `Load average (1 / 5 / 15 min) at the start ${r.loadAverage.join(' / ')}, at the end ${(r.loadAverageEnd ?? []).join(' / ') || '?'}.`,
+    '',
+  );
+  if (m.partial) {
+    lines.push(`**Partial**: the run was still going (or was stopped) when this was written.`, '');
+  }
+  if (r.failed?.length) {
+    lines.push(
+      '### Scenarios that failed (the run went on without them)',
+      '',
+      '| Section | Scenario | When (UTC) | Load (1 min) | Error |',
+      '|---|---|---|---:|---|',
+    );
+    for (const f of r.failed) {
+      lines.push(
+        `| ${f.section} | ${f.name} | ${f.at.slice(11, 19)} | ${f.loadAverage[0]} | ${shortError(f.error)} |`,
+      );
+    }
+    lines.push('');
+  }
   lines.push('### Targets', '', '| Target | Measured | |', '|---|---|---|');
   for (const t of r.targets) lines.push(`| ${t.target} | ${t.measured} | ${mark(t.met)} |`);
   lines.push('');
 
   const header =
-    '| Design | Jobs | Rate per job | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | Main thread waiting for a CPU (ms/s) | CPU cores: process / host | Output MiB/s | Main heap peak Δ (MiB) | RSS Δ per job (MiB) | Bytes identical | Ramp (s) |';
-  const rule = '|---|---:|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|';
+    '| Design | Jobs | Rate per job | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | Main thread waiting for a CPU (ms/s) | CPU cores: process / host | Output MiB/s | Main heap peak Δ (MiB) | RSS Δ per job (MiB) | Bytes identical | Ramp (s) | Host load (1 min) |';
+  const rule = '|---|---:|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|';
   lines.push('### Main thread under load (load generator, same supervisor code path)', '', header, rule);
   for (const l of r.load) lines.push(`| ${loadRow(l)} |`);
   lines.push('');
@@ -78,13 +100,13 @@ export function renderMarkdown(r: BenchResults): string {
     lines.push(
       `### Realistic Claude load (${o.sessionMs / 1000} s synthetic sessions; window ${o.steadyMs / 1000} s after ${o.warmupMs / 1000} s)`,
       '',
-      '| Design | Jobs | Queued | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | Main thread waiting for a CPU (ms/s) | CPU cores: process / host | Output KB/s per job | RSS Δ per job (MiB) | Bytes identical | Ramp (s) |',
-      '|---|---:|---:|---|---|---:|---:|---|---:|---:|---:|---:|',
+      '| Design | Jobs | Queued | Event-loop delay p50 / p99 / max (ms) | status() p50 / p99 (ms) | Main-loop utilisation | Main thread waiting for a CPU (ms/s) | CPU cores: process / host | Output KB/s per job | RSS Δ per job (MiB) | Bytes identical | Ramp (s) | Host load (1 min) |',
+      '|---|---:|---:|---|---|---:|---:|---|---:|---:|---:|---:|---:|',
     );
     for (const x of r.sessions) {
       const p = x.probe;
       lines.push(
-        `| ${designLabel(x)} | ${x.jobs} | ${x.queued} | ${p.eventLoopDelayMs.p50} / ${p.eventLoopDelayMs.p99} / ${p.eventLoopDelayMs.max} | ${p.statusMs.p50} / ${p.statusMs.p99} | ${p.eventLoopUtilization} | ${runQueue(x)} | ${p.cpu.processCores} / ${p.cpu.hostCores ?? '?'} | ${round((x.aggregateMiBps * MiB) / 1000 / x.jobs, 1)} | ${x.memory.rssWindowPerJobMiB} | ${x.accuracy.identical}/${x.accuracy.jobs} | ${round(x.rampMs / 1000, 1)} |`,
+        `| ${designLabel(x)} | ${x.jobs} | ${x.queued} | ${p.eventLoopDelayMs.p50} / ${p.eventLoopDelayMs.p99} / ${p.eventLoopDelayMs.max} | ${p.statusMs.p50} / ${p.statusMs.p99} | ${p.eventLoopUtilization} | ${runQueue(x)} | ${p.cpu.processCores} / ${p.cpu.hostCores ?? '?'} | ${round((x.aggregateMiBps * MiB) / 1000 / x.jobs, 1)} | ${x.memory.rssWindowPerJobMiB} | ${x.accuracy.identical}/${x.accuracy.jobs} | ${round(x.rampMs / 1000, 1)} | ${hostLoad(x)} |`,
       );
     }
     lines.push('');
@@ -140,19 +162,20 @@ export function renderMarkdown(r: BenchResults): string {
   }
 
   const p = r.parse;
-  lines.push(
-    `### Parse throughput (${round(p.streamBytes / MiB, 0)} MiB of the recording, median of ${p.repeats})`,
-    '',
-    '| Path | MiB/s | vs bare JSON.parse |',
-    '|---|---:|---:|',
-    `| bare \`JSON.parse\` over the lines as ready strings (each parsed once) | ${p.bareJsonParseMiBps} | 1.00 |`,
-    `| UTF-8 decode + \`JSON.parse\` per line (from bytes) | ${p.decodeAndJsonParseMiBps} | ${round(p.decodeAndJsonParseMiBps / p.bareJsonParseMiBps, 2)} |`,
-    `| \`StreamIngest\` alone on 64 KiB chunks (split, parse system/result lines, pass the rest through; output to /dev/null) | ${p.ingestMiBps} | ${round(p.ingestMiBps / p.bareJsonParseMiBps, 2)} |`,
-    `| one worker end to end (pipe → JobRunner → output file) | ${p.workerPipelineMiBps} | ${p.workerShareOfBare} |`,
-    '',
-    `The worker decodes and parses ${round(p.parsedLineShare * 100, 2)}% of the lines (system, result, anything unrecognised); assistant, user and stream_event lines are recognised by their first and last bytes, counted and written as they came. A worker that parsed every line would be capped by the decode + JSON.parse row.`,
-    '',
-  );
+  if (p)
+    lines.push(
+      `### Parse throughput (${round(p.streamBytes / MiB, 0)} MiB of the recording, median of ${p.repeats})`,
+      '',
+      '| Path | MiB/s | vs bare JSON.parse |',
+      '|---|---:|---:|',
+      `| bare \`JSON.parse\` over the lines as ready strings (each parsed once) | ${p.bareJsonParseMiBps} | 1.00 |`,
+      `| UTF-8 decode + \`JSON.parse\` per line (from bytes) | ${p.decodeAndJsonParseMiBps} | ${round(p.decodeAndJsonParseMiBps / p.bareJsonParseMiBps, 2)} |`,
+      `| \`StreamIngest\` alone on 64 KiB chunks (split, parse system/result lines, pass the rest through; output to /dev/null) | ${p.ingestMiBps} | ${round(p.ingestMiBps / p.bareJsonParseMiBps, 2)} |`,
+      `| one worker end to end (pipe → JobRunner → output file) | ${p.workerPipelineMiBps} | ${p.workerShareOfBare} |`,
+      '',
+      `The worker decodes and parses ${round(p.parsedLineShare * 100, 2)}% of the lines (system, result, anything unrecognised); assistant, user and stream_event lines are recognised by their first and last bytes, counted and written as they came. A worker that parsed every line would be capped by the decode + JSON.parse row.`,
+      '',
+    );
 
   const v = r.validation;
   lines.push(
@@ -195,6 +218,16 @@ export function renderMarkdown(r: BenchResults): string {
     '',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** An error for a table cell: one line, no pipes, at most 300 characters (the JSON has it whole). */
+function shortError(error: string): string {
+  const line = error.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+function hostLoad(r: LoadResult): string {
+  return r.loadAverage ? String(r.loadAverage[0]) : '?';
 }
 
 function runQueue(r: LoadResult): string {

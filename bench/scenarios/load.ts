@@ -86,9 +86,17 @@ export interface LoadResult {
   };
   accuracy: { jobs: number; identical: number; completed: number; expectedBytes: number; problems: string[] };
   profile?: ProfileSummary;
+  /** The machine's load average (1, 5, 15 minutes) when the scenario began. */
+  loadAverage?: number[];
 }
 
 const RAMP_TIMEOUT_MS = 180_000;
+/**
+ * Jobs started at once during the ramp: each `start()` of a fresh supervisor may ask the runtime
+ * about the image, and 128 of those at once on a loaded 2-core host took more than the runtime
+ * call's 30 s timeout (the 2026-11-28 run crashed there). Batches keep the ramp's load bounded.
+ */
+const RAMP_BATCH = 16;
 /** After the last job reports `running`, give the runtime clients a moment to boot. */
 const SETTLE_MS = 1000;
 
@@ -128,22 +136,26 @@ export async function runLoadScenario(impl: Impl, s: LoadScenario): Promise<Load
     };
     sup.on('job:running', onRunning);
     const t0 = performance.now();
-    const jobIds = (
-      await Promise.all(Array.from({ length: s.jobs }, (_, i) => sup.start({ prompt: `bench job ${i}` })))
-    ).map((r) => r.jobId);
+    const jobIds = await startInBatches(s.jobs, (i) => sup.start({ prompt: `bench job ${i}` }));
     const ends = jobIds.map((id) => stack.waitForEnd(id));
-    await withTimeout(everyoneRunning, RAMP_TIMEOUT_MS, () => `jobs to run (${running.size}/${s.jobs})`);
+    await withTimeout(everyoneRunning, RAMP_TIMEOUT_MS, () => {
+      // Which jobs never ran, and where they stand: the failure says why, not only how many.
+      const stuck = jobIds
+        .filter((id) => !running.has(id))
+        .slice(0, 5)
+        .map((id) => {
+          const st = sup.status(id);
+          return `${id}: ${st.status}${st.errorCode ? ` ${st.errorCode}` : ''}${st.error ? ` (${st.error})` : ''}`;
+        });
+      return `jobs to run (${running.size}/${s.jobs}; not running: ${stuck.join('; ')})`;
+    });
     const rampMs = performance.now() - t0;
     sup.off('job:running', onRunning);
     await sleep(SETTLE_MS);
 
     // ---- jobs that wait: queued behind the running ones for the whole window ----
     const queuedIds = s.queued
-      ? (
-          await Promise.all(
-            Array.from({ length: s.queued }, (_, i) => sup.start({ prompt: `bench queued job ${i}` })),
-          )
-        ).map((r) => r.jobId)
+      ? await startInBatches(s.queued, (i) => sup.start({ prompt: `bench queued job ${i}` }))
       : [];
     const allIds = [...jobIds, ...queuedIds];
     if (queuedIds.length) {
@@ -298,6 +310,19 @@ export function scenarioName(
   const threads = s.mode === 'worker' && s.threads !== undefined ? `-t${s.threads}` : '';
   const queued = s.queued ? `-q${s.queued}` : '';
   return `${s.mode}${threads}-${s.jobs}x-${rate}${queued}`;
+}
+
+/** Starts `count` jobs, RAMP_BATCH at a time (each batch's starts run concurrently). */
+async function startInBatches(
+  count: number,
+  start: (i: number) => Promise<{ jobId: string }>,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let from = 0; from < count; from += RAMP_BATCH) {
+    const batch = Array.from({ length: Math.min(RAMP_BATCH, count - from) }, (_, k) => start(from + k));
+    ids.push(...(await Promise.all(batch)).map((r) => r.jobId));
+  }
+  return ids;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);

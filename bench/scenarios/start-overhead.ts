@@ -20,6 +20,7 @@ import { clientEnv } from '../../src/runtime/cli-engine.js';
 import { buildJobSpec } from '../../src/supervisor/job-spec.js';
 import type { Supervisor } from '../../src/supervisor/supervisor.js';
 import type { Impl } from '../impl.js';
+import { releaseDisksUnder } from '../../test/fixtures/disks.js';
 import { waitForEnd } from '../fake-stack.js';
 import { median, round } from '../stats.js';
 
@@ -98,6 +99,9 @@ export async function runStartOverhead(impl: Impl, opts: { runs: number }): Prom
   } finally {
     await sup.close({ cancelRunning: true });
     await mock.close();
+    // The sessions' disks (loop-mounted ext4 images) outlive the supervisor: without this the
+    // removal failed with EBUSY and the run left two mounts and two loop devices behind.
+    await releaseDisksUnder(dir);
     await rm(dir, { recursive: true, force: true });
   }
 }

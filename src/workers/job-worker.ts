@@ -5,8 +5,6 @@
  * pool retires the thread's host; if the thread dies, piscina fails the task and the pool fails
  * the jobs this thread hosted (and only those) with WORKER_CRASHED.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import type { MessagePort } from 'node:worker_threads';
 import {
   assertNever,
@@ -16,21 +14,8 @@ import {
   type WorkerMessage,
 } from '../shared/protocol.js';
 import { ActorHost, type JobPort } from './actor-host.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
-/**
- * Job threads run at a lower CPU priority than the host's main thread (nice +10, Linux): with
- * many jobs on few cores the gateway's event loop must win the CPU. Processes this thread starts
- * (the runtime client, and through it the container) inherit it.
- */
-export const JOB_THREAD_NICE = 10;
-function lowerThreadPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, JOB_THREAD_NICE);
-  } catch {
-    // Not Linux, or not permitted: run at normal priority.
-  }
-}
 lowerThreadPriority();
 
 export default function runHost(task: HostTask): Promise<void> {

@@ -11,7 +11,8 @@ describe('bench harness at tiny scale', () => {
   let results: BenchResults;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'claude-pod-bench-test-'));
-    results = await runBench({ ...presetOptions('tiny'), outDir: dir });
+    // One scenario fails (injected): the run records it and goes on with the others.
+    results = await runBench({ ...presetOptions('tiny'), outDir: dir, failScenarios: ['seed-2x-full'] });
   }, 180_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -25,7 +26,6 @@ describe('bench harness at tiny scale', () => {
     expect(names.sort()).toEqual([
       'inline-2-full',
       'inline-2-rate',
-      'seed-2-full',
       'seed-2-rate',
       'worker-2-full',
       'worker-2-rate',
@@ -46,8 +46,8 @@ describe('bench harness at tiny scale', () => {
   });
 
   it('measures parse throughput and judges every target', () => {
-    expect(results.parse.workerPipelineMiBps).toBeGreaterThan(0);
-    expect(results.parse.bareJsonParseMiBps).toBeGreaterThan(0);
+    expect(results.parse?.workerPipelineMiBps).toBeGreaterThan(0);
+    expect(results.parse?.bareJsonParseMiBps).toBeGreaterThan(0);
     expect(results.startOverhead.available).toBe(false);
     expect(results.targets).toHaveLength(13);
     expect(results.targets.find((t) => t.target === 'bytes identical in every run')?.met).toBe(true);
@@ -55,13 +55,25 @@ describe('bench harness at tiny scale', () => {
 
   it('writes latest.json and latest.md', async () => {
     const json = JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as BenchResults;
-    expect(json.load).toHaveLength(6);
+    expect(json.load).toHaveLength(5);
+    expect(json.meta.partial).toBeUndefined();
+    expect(json.loadAverage).toHaveLength(3);
+    expect(json.load.every((l) => l.loadAverage?.length === 3)).toBe(true);
+    expect(json.failed).toEqual([
+      expect.objectContaining({
+        section: 'load',
+        name: 'seed-2x-full',
+        error: 'failure injected (failScenarios)',
+      }),
+    ]);
     const md = await readFile(join(dir, 'latest.md'), 'utf8');
     expect(md).toContain('### Targets');
     expect(md).toContain('| worker, 2 threads | 2 |');
     expect(md).toContain('| inline | 2 |');
     expect(md).toContain("| seed's design | 2 |");
     expect(md).toContain('### Realistic Claude load');
+    expect(md).toContain('### Scenarios that failed');
+    expect(md).toMatch(/\| load \| seed-2x-full \| .* \| failure injected \(failScenarios\) \|/);
   });
 });
 
