@@ -25,6 +25,8 @@ import type {
 import type { ContainerSpec, KubeSpec } from '../shared/protocol.js';
 
 export const AGENT_CONTAINER = 'agent';
+/** The runtime files' volume (named by their hash) is a ConfigMap on Kubernetes, not a PVC. */
+export const isRuntimeVolume = (volume: string): boolean => volume.startsWith('cpod-runtime-');
 /** Kubernetes wants a unit it knows: podman-style sizes ("512m", "1g") become bytes. */
 export function kubeQuantity(size: string): string {
   const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(size.trim());
@@ -67,7 +69,7 @@ export function podManifest(spec: ContainerSpec, opts: PodManifestOptions): V1Po
   const claims = new Map<string, string>();
   for (const m of spec.mounts) {
     if (m.type !== 'volume') throw new Error(`a Pod mounts no host path (${m.target} from ${m.source})`);
-    const runtime = m.source.startsWith('cpod-runtime-');
+    const runtime = isRuntimeVolume(m.source);
     let name = claims.get(m.source);
     if (!name) {
       name = volumeName(volumes.length, runtime ? 'runtime' : 'session');
@@ -294,11 +296,12 @@ export function runtimeConfigMap(
   name: string,
   namespace: string,
   files: Record<string, string>,
+  labels: Record<string, string> = {},
 ): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name, namespace, labels: { 'io.claude-pod.managed': 'true' } },
+    metadata: { name, namespace, labels: { ...labels, 'io.claude-pod.managed': 'true' } },
     data: { ...files },
   };
 }

@@ -11,6 +11,9 @@
  * - complete: the PVC exists and the marker is in the sub-path;
  * - remove: delete the PVC (absent: done).
  *
+ * The runtime files' volume (`cpod-runtime-…`) is a ConfigMap instead, as the job's Pod mounts it
+ * (kubernetes-runtime-files.ts); it is written, never copied back.
+ *
  * Every call has an answer or throws RuntimeCallError (RUNTIME_FAILED: state unknown).
  */
 import { randomBytes } from 'node:crypto';
@@ -28,7 +31,14 @@ import {
   waitPodStarted,
   withTimeout,
 } from './kubernetes-client.js';
-import { HELPER_CONTAINER, HELPER_MOUNT, helperPod, sessionClaim } from './kubernetes-manifest.js';
+import {
+  HELPER_CONTAINER,
+  HELPER_MOUNT,
+  helperPod,
+  isRuntimeVolume,
+  sessionClaim,
+} from './kubernetes-manifest.js';
+import { configMapComplete, loadConfigMap, removeConfigMap } from './kubernetes-runtime-files.js';
 import { LABEL_MANAGED, LABEL_OWNER } from './labels.js';
 import type { VolumeOptions, VolumeRef, VolumeStore } from './volumes.js';
 
@@ -167,6 +177,10 @@ export class KubernetesVolumeStore implements VolumeStore {
   }
 
   async load(ref: VolumeRef, tar: Readable, opts: VolumeOptions): Promise<void> {
+    if (isRuntimeVolume(ref.volume)) {
+      const marked = opts.markComplete ?? false;
+      return loadConfigMap(this.core, this.namespace, ref.volume, tar, opts.labels, marked);
+    }
     try {
       await this.createClaim(ref.volume, opts);
       await this.withHelper(ref, opts, async (helper) => {
@@ -183,6 +197,9 @@ export class KubernetesVolumeStore implements VolumeStore {
   }
 
   async save(ref: VolumeRef, opts: VolumeOptions): Promise<{ tar: Readable; done: Promise<void> }> {
+    if (isRuntimeVolume(ref.volume)) {
+      throw new RuntimeCallError('save', `${ref.volume} is a ConfigMap of runtime files, never copied back`);
+    }
     const out = new PassThrough();
     const done = this.withHelper(ref, opts, async (helper) => {
       const session = this.exec(helper, ['tar', '-c', '-f', '-', '-C', this.path(ref), '.']);
@@ -200,6 +217,7 @@ export class KubernetesVolumeStore implements VolumeStore {
   }
 
   async complete(ref: VolumeRef, opts: VolumeOptions): Promise<boolean> {
+    if (isRuntimeVolume(ref.volume)) return configMapComplete(this.core, this.namespace, ref.volume);
     if (!(await this.claimExists(ref.volume))) return false;
     return this.withHelper(ref, opts, async (helper) => {
       const marker = `${this.path(ref)}/${COMPLETE_MARKER}`;
@@ -211,6 +229,7 @@ export class KubernetesVolumeStore implements VolumeStore {
   }
 
   async remove(volume: string): Promise<void> {
+    if (isRuntimeVolume(volume)) return removeConfigMap(this.core, this.namespace, volume);
     await withTimeout(
       'delete pvc',
       this.core

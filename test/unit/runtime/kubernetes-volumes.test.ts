@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COMPLETE_MARKER } from '../../../src/runtime/cli-volumes.js';
-import { sessionClaim } from '../../../src/runtime/kubernetes-manifest.js';
+import { runtimeConfigMap, sessionClaim } from '../../../src/runtime/kubernetes-manifest.js';
 import { KubernetesVolumeStore } from '../../../src/runtime/kubernetes-volumes.js';
 import { LABEL_MANAGED, LABEL_OWNER, LABEL_SESSION } from '../../../src/runtime/labels.js';
 import { extractReplacing, packDir } from '../../../src/runtime/workspace-tar.js';
@@ -149,30 +149,67 @@ describe('Kubernetes volume store against a loopback API server', () => {
   });
 
   it('complete: no PVC, a PVC without the marker, then one loaded with markComplete; remove deletes the PVC', async () => {
-    const runtime = { volume: 'cpod-runtime-abc123' };
-    expect(await store.complete(runtime, opts)).toBe(false);
-    expect(calls()).toEqual(['GET /api/v1/namespaces/claude-pod/persistentvolumeclaims/cpod-runtime-abc123']);
+    const claude = { volume: PVC, subPath: 'claude' };
+    expect(await store.complete(claude, opts)).toBe(false);
+    expect(calls()).toEqual([`GET /api/v1/namespaces/claude-pod/persistentvolumeclaims/${PVC}`]);
 
-    const src = join(dir, 'runtime');
+    const src = join(dir, 'claude');
     await mkdir(src);
-    await writeFile(join(src, 'entrypoint.sh'), '#!/bin/sh\n', { mode: 0o755 });
-    await store.load(runtime, packDir(src, { keepModes: true }), opts);
-    expect(await store.complete(runtime, opts)).toBe(false);
+    await writeFile(join(src, 'session.jsonl'), '{}\n');
+    await store.load(claude, packDir(src), opts);
+    expect(await store.complete(claude, opts)).toBe(false);
 
-    await store.load(runtime, packDir(src, { keepModes: true }), { ...opts, markComplete: true });
-    expect(await readFile(join(server.claimDir(runtime.volume), COMPLETE_MARKER), 'utf8')).toBe('ok\n');
-    expect(await store.complete(runtime, opts)).toBe(true);
-    expect(server.execs.at(-1)?.command).toEqual(['test', '-f', `/workspace/${COMPLETE_MARKER}`]);
+    await store.load(claude, packDir(src), { ...opts, markComplete: true });
+    expect(await readFile(join(server.claimDir(PVC), 'claude', COMPLETE_MARKER), 'utf8')).toBe('ok\n');
+    expect(await store.complete(claude, opts)).toBe(true);
+    expect(server.execs.at(-1)?.command).toEqual(['test', '-f', `/workspace/claude/${COMPLETE_MARKER}`]);
     expect(server.pods.size).toBe(0);
 
-    await store.remove(runtime.volume);
-    expect(server.claims.has(runtime.volume)).toBe(false);
+    await store.remove(PVC);
+    expect(server.claims.has(PVC)).toBe(false);
     expect(server.requests.at(-1)).toMatchObject({
       method: 'DELETE',
-      path: '/api/v1/namespaces/claude-pod/persistentvolumeclaims/cpod-runtime-abc123',
+      path: `/api/v1/namespaces/claude-pod/persistentvolumeclaims/${PVC}`,
     });
-    await store.remove(runtime.volume); // absent: not an error
+    await store.remove(PVC); // absent: not an error
+    expect(await store.complete(claude, opts)).toBe(false);
+    expect(server.violations).toEqual([]);
+  });
+
+  it('the runtime files: a ConfigMap (what the job Pod mounts), replaced, marked, removed; no helper', async () => {
+    const runtime = { volume: 'cpod-runtime-abc123' };
+    const src = join(dir, 'runtime');
+    await mkdir(src);
+    await writeFile(join(src, 'entrypoint.sh'), '#!/bin/sh\nexec "$@"\n', { mode: 0o755 });
+    await writeFile(join(src, 'forwarder.mjs'), 'export {};\n');
     expect(await store.complete(runtime, opts)).toBe(false);
+    await store.load(runtime, packDir(src, { keepModes: true }), opts);
+    expect(server.configMaps.get(runtime.volume)).toEqual(
+      plain(
+        runtimeConfigMap(
+          runtime.volume,
+          'claude-pod',
+          { 'entrypoint.sh': '#!/bin/sh\nexec "$@"\n', 'forwarder.mjs': 'export {};\n' },
+          labels,
+        ),
+      ),
+    );
+    expect(await store.complete(runtime, opts)).toBe(false);
+    await store.load(runtime, packDir(src, { keepModes: true }), { ...opts, markComplete: true });
+    expect(calls().filter((c) => c.startsWith('PUT'))).toEqual([
+      'PUT /api/v1/namespaces/claude-pod/configmaps/cpod-runtime-abc123',
+    ]);
+    expect(await store.complete(runtime, opts)).toBe(true);
+    await store.remove(runtime.volume);
+    expect(server.configMaps.size).toBe(0);
+    await store.remove(runtime.volume); // absent: not an error
+    expect(server.created).toEqual([]);
+    expect(server.claims.size).toBe(0);
+
+    // A ConfigMap holds files only.
+    await mkdir(join(src, 'sub'));
+    await expect(store.load(runtime, packDir(src), opts)).rejects.toMatchObject({ code: 'RUNTIME_FAILED' });
+    expect(server.configMaps.size).toBe(0);
     expect(server.violations).toEqual([]);
   });
 
