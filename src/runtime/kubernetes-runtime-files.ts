@@ -37,6 +37,8 @@ async function flatFiles(tar: Readable): Promise<Record<string, string>> {
       throw new RuntimeCallError('create configmap', `${bytes} bytes do not fit in a ConfigMap`);
     }
     return files;
+  } catch (error) {
+    throw callError('create configmap', error);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

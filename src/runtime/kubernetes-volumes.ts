@@ -160,12 +160,19 @@ export class KubernetesVolumeStore implements VolumeStore {
     session: ExecSession,
     input?: Readable,
   ): Promise<{ exitCode: number | null; stderrTail: string }> {
+    // A stream that fails here ends the exec (the remote side would wait for more input).
+    let inputError: Error | null = null;
     if (input) {
-      input.on('error', (error) => session.stdin.destroy(error));
+      input.on('error', (error) => {
+        inputError = error;
+        session.kill();
+      });
       input.pipe(session.stdin);
     } else session.stdin.end();
     try {
-      return await withTimeout(verb, session.done, COPY_TIMEOUT_MS);
+      const end = await withTimeout(verb, session.done, COPY_TIMEOUT_MS);
+      if (inputError) throw callError(verb, inputError);
+      return end;
     } catch (error) {
       session.kill();
       throw error;

@@ -222,6 +222,16 @@ describe('Kubernetes volume store against a loopback API server', () => {
     expect(server.pods.size).toBe(0);
     expect(calls().at(-1)).toBe('DELETE /api/v1/namespaces/claude-pod/pods/HELPER');
 
+    // The stream to copy fails here (a file unreadable): the exec is ended, not left waiting.
+    const broken = new Readable({ read() {} });
+    broken.push(Buffer.alloc(512));
+    setTimeout(() => broken.destroy(new Error('EACCES: the file went away')), 200);
+    await expect(store.load(ws, broken, opts)).rejects.toMatchObject({
+      code: 'RUNTIME_FAILED',
+      message: expect.stringContaining('EACCES') as unknown,
+    });
+    expect(server.pods.size).toBe(0);
+
     // An exec whose connection drops: no exit status, so no answer.
     server.dropExec = (command) => command[0] === 'tar';
     const src = join(dir, 'src');
