@@ -133,51 +133,26 @@ export class CliEngine implements ContainerEngine {
   }
 
   exec(name: string, command: string[]): ExecSession {
-    const child: ResultPromise = execa(
-      this.rt.command,
-      [...this.rt.globalArgs, 'exec', '--interactive', name, ...command],
-      {
-        stdin: 'pipe',
-        buffer: false,
-        reject: false,
-        cleanup: true,
-        encoding: 'buffer',
-        env: clientEnv(this.rt),
-        extendEnv: false,
-      },
-    );
-    let stderrTail = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
-    });
-    const done: Promise<StreamEnd> = child.then(
-      (r) => ({
-        exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
-        signal: r.signal ?? null,
-        spawnError:
-          r.failed && r.exitCode === undefined && !r.isTerminated ? String(r.shortMessage ?? '') : null,
-        stderrTail,
-      }),
-      (error: unknown) => ({
-        exitCode: null,
-        signal: null,
-        spawnError: error instanceof Error ? error.message : String(error),
-        stderrTail,
-      }),
-    );
-    if (!child.stdout || !child.stdin)
+    const child = this.spawnClient(['exec', '--interactive', name, ...command], {}, 'pipe');
+    if (!child.process.stdout || !child.process.stdin)
       throw new Error('this should not happen: an exec client without pipes');
-    child.stdin.on('error', () => undefined);
-    return { stdin: child.stdin, stdout: child.stdout, done, kill: () => void child.kill('SIGTERM') };
+    child.process.stdin.on('error', () => undefined);
+    return {
+      stdin: child.process.stdin,
+      stdout: child.process.stdout,
+      done: child.done,
+      kill: () => void child.process.kill('SIGTERM'),
+    };
   }
 
-  private stream(
+  /** A long-lived runtime client, streamed: its process and how it ended (never rejects). */
+  private spawnClient(
     args: string[],
     secretEnv: Record<string, string>,
-    stdin: string | undefined,
-  ): ContainerStream {
+    stdin: 'pipe' | 'ignore',
+  ): { process: ResultPromise; done: Promise<StreamEnd> } {
     const child: ResultPromise = execa(this.rt.command, [...this.rt.globalArgs, ...args], {
-      stdin: stdin === undefined ? 'ignore' : 'pipe',
+      stdin,
       buffer: false,
       reject: false,
       // The container outlives this process by design; the runtime client is ours to stop.
@@ -186,10 +161,6 @@ export class CliEngine implements ContainerEngine {
       env: clientEnv(this.rt, secretEnv),
       extendEnv: false,
     });
-    if (stdin !== undefined && child.stdin) {
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(stdin);
-    }
     let stderrTail = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
@@ -209,6 +180,23 @@ export class CliEngine implements ContainerEngine {
         stderrTail,
       }),
     );
+    return { process: child, done };
+  }
+
+  private stream(
+    args: string[],
+    secretEnv: Record<string, string>,
+    stdin: string | undefined,
+  ): ContainerStream {
+    const { process: child, done } = this.spawnClient(
+      args,
+      secretEnv,
+      stdin === undefined ? 'ignore' : 'pipe',
+    );
+    if (stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(stdin);
+    }
     if (!child.stdout) throw new Error('this should not happen: a runtime client without stdout');
     return {
       stdout: child.stdout,

@@ -6,6 +6,7 @@ import { ClaudePodError, ErrorCodes, serializeError } from '../shared/errors.js'
 import type { JobState } from '../shared/protocol.js';
 import { emptyProgress } from './job-machine.js';
 import type { JobPhase, JobRecord, RegistryState, SessionRecord } from './records.js';
+import { RegistrySerializer } from './registry-serializer.js';
 import { validateJobId, validateSessionId } from './session-ids.js';
 import type { StatePaths } from './state-paths.js';
 
@@ -29,6 +30,7 @@ export class RegistryFile {
   private current: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private readonly serializer = new RegistrySerializer();
 
   constructor(
     readonly path: string,
@@ -83,7 +85,7 @@ export class RegistryFile {
   private async writeWithRetries(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.writer(this.path, JSON.stringify(this.snapshot()));
+        await this.writer(this.path, this.serializer.serialize(this.snapshot()));
         return;
       } catch (error) {
         const delay = this.retryDelaysMs[attempt];

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ResultPromise } from 'execa';
 import { vi } from 'vitest';
 import type { RuntimeInfo } from '../../../src/runtime/runtime-info.js';
 import type { ConfigInput } from '../../../src/shared/config.js';
@@ -32,6 +33,21 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The JSON lines a child process prints, as they arrive. */
+export function childLines(child: ResultPromise): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString();
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(pending.slice(0, nl)) as Record<string, unknown>);
+      pending = pending.slice(nl + 1);
+    }
+  });
+  return lines;
 }
 
 export const ended = (s: JobStatus): boolean => ['completed', 'failed', 'cancelled'].includes(s.status);

@@ -9,14 +9,14 @@ import { mkdir, open as openFile, rm, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes } from '../../../src/shared/errors.js';
 import { parseConfig } from '../../../src/shared/config.js';
 import { connectClient } from '../../../src/supervisor/create.js';
 import { statePaths } from '../../../src/supervisor/state-paths.js';
 import type { Supervisor } from '../../../src/supervisor/supervisor.js';
-import { fakeWorld, until, type FakeWorld } from './fake-world.js';
+import { childLines, fakeWorld, until, type FakeWorld } from './fake-world.js';
 
 const PROMPT = 'work';
 // Real processes (a runtime call is a node process, a worker compiles through tsx): give a busy
@@ -442,18 +442,3 @@ describe('session ids that name the state directory’s own files', () => {
     },
   );
 });
-
-/** The JSON lines a child process prints, as they arrive. */
-function childLines(child: ResultPromise): Array<Record<string, unknown>> {
-  const lines: Array<Record<string, unknown>> = [];
-  let pending = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(pending.slice(0, nl)) as Record<string, unknown>);
-      pending = pending.slice(nl + 1);
-    }
-  });
-  return lines;
-}
