@@ -58,6 +58,20 @@ const LOAD_SCRIPT = [
   'if [ -n "$2" ]; then printf \'ok\\n\' > "$1/$2"; fi',
 ].join('\n');
 
+/** What a helper runs to replace `dir`'s content with the tar on stdin (and mark it complete). */
+export const loadCommand = (dir: string, markComplete: boolean): string[] => [
+  'sh',
+  '-c',
+  LOAD_SCRIPT,
+  'sh',
+  dir,
+  markComplete ? COMPLETE_MARKER : '',
+];
+/** What a helper runs to write `dir`'s content as a tar on stdout. */
+export const saveCommand = (dir: string): string[] => ['tar', '-c', '-f', '-', '-C', dir, '.'];
+/** Exits 0 when `dir` holds the completion marker, 1 when not. */
+export const completeCommand = (dir: string): string[] => ['test', '-f', `${dir}/${COMPLETE_MARKER}`];
+
 export class KubernetesVolumeStore implements VolumeStore {
   private readonly kube: KubeSpec;
   private readonly kc: KubeConfig;
@@ -191,8 +205,7 @@ export class KubernetesVolumeStore implements VolumeStore {
     try {
       await this.createClaim(ref.volume, opts);
       await this.withHelper(ref, opts, async (helper) => {
-        const marker = opts.markComplete ? COMPLETE_MARKER : '';
-        const session = this.exec(helper, ['sh', '-c', LOAD_SCRIPT, 'sh', this.path(ref), marker]);
+        const session = this.exec(helper, loadCommand(this.path(ref), opts.markComplete ?? false));
         session.stdout.resume();
         const end = await this.run('load', session, tar);
         if (end.exitCode !== 0) throw failed('load', end);
@@ -209,7 +222,7 @@ export class KubernetesVolumeStore implements VolumeStore {
     }
     const out = new PassThrough();
     const done = this.withHelper(ref, opts, async (helper) => {
-      const session = this.exec(helper, ['tar', '-c', '-f', '-', '-C', this.path(ref), '.']);
+      const session = this.exec(helper, saveCommand(this.path(ref)));
       session.stdout.pipe(out, { end: false });
       const end = await this.run('save', session);
       if (end.exitCode !== 0) throw failed('save', end);
@@ -227,8 +240,7 @@ export class KubernetesVolumeStore implements VolumeStore {
     if (isRuntimeVolume(ref.volume)) return configMapComplete(this.core, this.namespace, ref.volume);
     if (!(await this.claimExists(ref.volume))) return false;
     return this.withHelper(ref, opts, async (helper) => {
-      const marker = `${this.path(ref)}/${COMPLETE_MARKER}`;
-      const end = await this.run('complete', this.exec(helper, ['test', '-f', marker]));
+      const end = await this.run('complete', this.exec(helper, completeCommand(this.path(ref))));
       if (end.exitCode === 0) return true;
       if (end.exitCode === 1) return false;
       throw failed('complete', end);
