@@ -17,14 +17,11 @@
 import { PassThrough, Writable } from 'node:stream';
 import {
   CoreV1Api,
-  Exec,
   Attach,
-  KubeConfig,
   Log,
   NetworkingV1Api,
-  Watch,
+  type KubeConfig,
   type V1Pod,
-  type V1Status,
 } from '@kubernetes/client-node';
 import type { ContainerSpec, KubeSpec, RuntimeSpec } from '../shared/protocol.js';
 import {
@@ -48,63 +45,16 @@ import {
   tokenSecret,
   tokenSecretName,
 } from './kubernetes-manifest.js';
-
-/** The HTTP status of a failed API call, when the server answered. */
-function statusOf(error: unknown): number | null {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : null;
-}
-
-const isNotFound = (error: unknown) => statusOf(error) === 404;
-const isConflict = (error: unknown) => statusOf(error) === 409;
-
-function callError(verb: string, error: unknown): RuntimeCallError {
-  const message = error instanceof Error ? error.message : String(error);
-  return new RuntimeCallError(verb, message.split('\n')[0] ?? message, { status: statusOf(error) });
-}
-
-async function withTimeout<T>(verb: string, p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new RuntimeCallError(verb, `no answer within ${ms} ms`, { timedOut: true })),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export function loadKubeConfig(kube: KubeSpec): KubeConfig {
-  const kc = new KubeConfig();
-  if (kube.kubeconfig) kc.loadFromFile(kube.kubeconfig);
-  else kc.loadFromDefault();
-  if (kube.context) kc.setCurrentContext(kube.context);
-  return kc;
-}
-
-function podStatus(pod: V1Pod): { status: ContainerStatus; exitCode: number | null; oomKilled: boolean } {
-  const c = pod.status?.containerStatuses?.find((s) => s.name === AGENT_CONTAINER);
-  const terminated = c?.state?.terminated;
-  if (pod.metadata?.deletionTimestamp && !terminated)
-    return { status: 'removing', exitCode: null, oomKilled: false };
-  if (terminated) {
-    return { status: 'exited', exitCode: terminated.exitCode, oomKilled: terminated.reason === 'OOMKilled' };
-  }
-  switch (pod.status?.phase) {
-    case 'Pending':
-      return { status: 'created', exitCode: null, oomKilled: false };
-    case 'Running':
-      return { status: c?.state?.running ? 'running' : 'created', exitCode: null, oomKilled: false };
-    default:
-      return { status: 'unknown', exitCode: null, oomKilled: false };
-  }
-}
+import {
+  callError,
+  isConflict,
+  isNotFound,
+  loadKubeConfig,
+  podExec,
+  podStatus,
+  waitPodStarted,
+  withTimeout,
+} from './kubernetes-client.js';
 
 export class KubernetesEngine implements ContainerEngine {
   readonly kind = 'kubernetes' as const;
@@ -158,45 +108,8 @@ export class KubernetesEngine implements ContainerEngine {
   }
 
   /** Resolves with the Pod once it runs or has ended (a watch on it by name). */
-  async waitStarted(name: string, ms = 10 * 60_000): Promise<ContainerStatus> {
-    const watch = new Watch(this.kc);
-    return new Promise<ContainerStatus>((resolve, reject) => {
-      let settled = false;
-      let abort: AbortController | null = null;
-      const finish = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        abort?.abort();
-        fn();
-      };
-      const timer = setTimeout(
-        () =>
-          finish(() => reject(new RuntimeCallError('watch', `pod ${name} did not start within ${ms} ms`))),
-        ms,
-      );
-      watch
-        .watch(
-          `/api/v1/namespaces/${this.namespace}/pods`,
-          { fieldSelector: `metadata.name=${name}` },
-          (phase, obj: V1Pod) => {
-            if (phase === 'DELETED') return finish(() => resolve('unknown'));
-            const { status } = podStatus(obj);
-            if (status === 'running' || status === 'exited') finish(() => resolve(status));
-          },
-          (error: unknown) => {
-            if (error) finish(() => reject(callError('watch', error)));
-            else finish(() => resolve('unknown'));
-          },
-        )
-        .then(
-          (controller) => {
-            abort = controller;
-            if (settled) controller.abort();
-          },
-          (error: unknown) => finish(() => reject(callError('watch', error))),
-        );
-    });
+  waitStarted(name: string, ms = 10 * 60_000): Promise<ContainerStatus> {
+    return waitPodStarted(this.kc, this.namespace, name, ms);
   }
 
   run(spec: ContainerSpec): ContainerStream {
@@ -392,55 +305,6 @@ export class KubernetesEngine implements ContainerEngine {
   }
 
   exec(name: string, command: string[]): ExecSession {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let tail = '';
-    stderr.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-2000)));
-    let socket: { close(): void } | null = null;
-    let killed = false;
-    const done = new Promise<StreamEnd>((resolve) => {
-      let status: V1Status | null = null;
-      new Exec(this.kc)
-        .exec(this.namespace, name, AGENT_CONTAINER, command, stdout, stderr, stdin, false, (s) => {
-          status = s;
-        })
-        .then(
-          (ws) => {
-            socket = ws;
-            if (killed) ws.close();
-            ws.on('close', () => {
-              stdout.end();
-              resolve({ exitCode: exitCodeOf(status), signal: null, spawnError: null, stderrTail: tail });
-            });
-          },
-          (error: unknown) => {
-            stdout.end();
-            resolve({
-              exitCode: null,
-              signal: null,
-              spawnError: null,
-              stderrTail: callError('exec', error).message,
-            });
-          },
-        );
-    });
-    return {
-      stdin,
-      stdout,
-      done,
-      kill: () => {
-        killed = true;
-        socket?.close();
-      },
-    };
+    return podExec(this.kc, this.namespace, name, command);
   }
-}
-
-/** The exit code an exec's final status carries (Success: 0; NonZeroExitCode: its ExitCode cause). */
-function exitCodeOf(status: V1Status | null): number | null {
-  if (!status) return null;
-  if (status.status === 'Success') return 0;
-  const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
-  return cause?.message ? Number(cause.message) : null;
 }

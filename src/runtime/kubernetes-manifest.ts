@@ -25,6 +25,8 @@ import type {
 import type { ContainerSpec, KubeSpec } from '../shared/protocol.js';
 
 export const AGENT_CONTAINER = 'agent';
+/** The runtime files' volume (named by their hash) is a ConfigMap on Kubernetes, not a PVC. */
+export const isRuntimeVolume = (volume: string): boolean => volume.startsWith('cpod-runtime-');
 /** Kubernetes wants a unit it knows: podman-style sizes ("512m", "1g") become bytes. */
 export function kubeQuantity(size: string): string {
   const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(size.trim());
@@ -67,7 +69,7 @@ export function podManifest(spec: ContainerSpec, opts: PodManifestOptions): V1Po
   const claims = new Map<string, string>();
   for (const m of spec.mounts) {
     if (m.type !== 'volume') throw new Error(`a Pod mounts no host path (${m.target} from ${m.source})`);
-    const runtime = m.source.startsWith('cpod-runtime-');
+    const runtime = isRuntimeVolume(m.source);
     let name = claims.get(m.source);
     if (!name) {
       name = volumeName(volumes.length, runtime ? 'runtime' : 'session');
@@ -213,16 +215,93 @@ export function sessionClaim(
   };
 }
 
+export const HELPER_CONTAINER = 'helper';
+/** Where a helper Pod mounts the PVC it copies into or out of. */
+export const HELPER_MOUNT = '/workspace';
+
+export interface HelperPodOptions {
+  name: string;
+  claim: string;
+  image: string;
+  kube: KubeSpec;
+  labels: Record<string, string>;
+  /** The helper ends by itself after this long (a copy whose caller crashed leaves nothing running). */
+  deadlineSeconds: number;
+}
+
+/**
+ * A short-lived Pod that copies a session's PVC in or out through exec (`tar` on stdin/stdout):
+ * the same containment as a job's Pod (non-root 1000, no capabilities, no privilege escalation,
+ * seccomp RuntimeDefault, read-only root, no service-account token, requests = limits), no
+ * network use (it gets none from its command), the PVC at /workspace, labels for reaping.
+ */
+export function helperPod(o: HelperPodOptions): V1Pod {
+  const resources = { cpu: '500m', memory: kubeQuantity('256m') };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: o.name, namespace: o.kube.namespace, labels: { ...o.labels } },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      hostNetwork: false,
+      hostPID: false,
+      hostIPC: false,
+      terminationGracePeriodSeconds: 0,
+      activeDeadlineSeconds: o.deadlineSeconds,
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        fsGroup: 1000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
+      containers: [
+        {
+          name: HELPER_CONTAINER,
+          image: o.image,
+          imagePullPolicy: o.kube.imagePullPolicy,
+          // Waits for the execs; deleted after them (or ended by the deadline).
+          command: ['sleep', String(o.deadlineSeconds)],
+          stdin: false,
+          tty: false,
+          resources: { requests: resources, limits: resources },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            privileged: false,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          volumeMounts: [
+            { name: 'session', mountPath: HELPER_MOUNT },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'session', persistentVolumeClaim: { claimName: o.claim } },
+        { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: kubeQuantity('16m') } },
+      ],
+    },
+  };
+}
+
 /** The runtime files (entrypoint, forwarder, relay) as a ConfigMap the Pod mounts read-only. */
 export function runtimeConfigMap(
   name: string,
   namespace: string,
   files: Record<string, string>,
+  labels: Record<string, string> = {},
 ): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name, namespace, labels: { 'io.claude-pod.managed': 'true' } },
+    metadata: { name, namespace, labels: { ...labels, 'io.claude-pod.managed': 'true' } },
     data: { ...files },
   };
 }

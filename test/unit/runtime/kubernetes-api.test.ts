@@ -79,6 +79,8 @@ describe('Kubernetes backend against a loopback API server', () => {
       euro.subarray(1),
     ];
     const spec = jobSpec(kube, 'the prompt, never in argv');
+    // The session's PVC exists before its job's Pod (the volume store seeds it first).
+    for (const m of spec.mounts) if (!m.source.startsWith('cpod-runtime-')) server.claims.set(m.source, {});
     const stream = engine.run(spec);
     const out = collect(stream.stdout);
     const end = await stream.done;
