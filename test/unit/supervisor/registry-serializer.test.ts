@@ -1,19 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RegistryState, SessionRecord } from '../../../src/supervisor/records.js';
+import type { RegistryState } from '../../../src/supervisor/records.js';
 import { RegistrySerializer } from '../../../src/supervisor/registry-serializer.js';
-import { queuedJob } from '../../fixtures/job-record.js';
-
-const session = (sessionId: string, jobIds: string[]): SessionRecord => ({
-  sessionId,
-  createdAt: 1,
-  lastActivityAt: 2,
-  createdWorkspace: true,
-  claudeSessionId: null,
-  messageCount: jobIds.length,
-  activeJobId: null,
-  jobIds,
-});
+import { queuedJob, sessionRecord as session } from '../../fixtures/job-record.js';
 
 describe('RegistrySerializer', () => {
   it('gives exactly JSON.stringify(state), through any sequence of replaced, added and removed records', () => {

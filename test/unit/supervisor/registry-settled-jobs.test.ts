@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { JobRecord, RegistryState, SessionRecord } from '../../../src/supervisor/records.js';
+import type { JobRecord, RegistryState } from '../../../src/supervisor/records.js';
 import {
   atomicWriter,
   loadRegistry,
@@ -15,18 +15,7 @@ import {
   type RegistryWriter,
 } from '../../../src/supervisor/registry-file.js';
 import { statePaths, type StatePaths } from '../../../src/supervisor/state-paths.js';
-import { queuedJob } from '../../fixtures/job-record.js';
-
-const session = (sessionId: string, jobIds: string[]): SessionRecord => ({
-  sessionId,
-  createdAt: 1,
-  lastActivityAt: 2,
-  createdWorkspace: true,
-  claudeSessionId: null,
-  messageCount: jobIds.length,
-  activeJobId: null,
-  jobIds,
-});
+import { queuedJob, sessionRecord as session } from '../../fixtures/job-record.js';
 
 const ended = (jobId: string, notified: boolean): JobRecord =>
   queuedJob(jobId, { phase: 'ended', status: 'completed', exitCode: 0, endedAt: 5, notified });
