@@ -5,8 +5,8 @@
  * through the exec API with its stdin and stdout streamed.
  */
 import { PassThrough } from 'node:stream';
-import { Exec, KubeConfig, Watch, type V1Pod, type V1Status } from '@kubernetes/client-node';
-import type { KubeSpec } from '../shared/protocol.js';
+import { CoreV1Api, Exec, KubeConfig, Watch, type V1Pod, type V1Status } from '@kubernetes/client-node';
+import type { KubeSpec, RuntimeSpec } from '../shared/protocol.js';
 import { RuntimeCallError, type ContainerStatus, type ExecSession, type StreamEnd } from './engine.js';
 import { AGENT_CONTAINER } from './kubernetes-manifest.js';
 
@@ -40,6 +40,16 @@ export async function withTimeout<T>(verb: string, p: Promise<T>, ms: number): P
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A runtime spec's Kubernetes settings, its kubeconfig (given, or loaded from them) and core API client. */
+export function kubeClients(
+  rt: RuntimeSpec,
+  kc?: KubeConfig,
+): { kube: KubeSpec; kc: KubeConfig; core: CoreV1Api } {
+  if (!rt.kube) throw new RuntimeCallError('kubernetes', 'no kube settings in the runtime spec');
+  const config = kc ?? loadKubeConfig(rt.kube);
+  return { kube: rt.kube, kc: config, core: config.makeApiClient(CoreV1Api) };
 }
 
 export function loadKubeConfig(kube: KubeSpec): KubeConfig {

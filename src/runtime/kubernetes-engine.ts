@@ -15,14 +15,8 @@
  * A call that got no answer (network, 5xx, timeout) throws RuntimeCallError: state unknown.
  */
 import { PassThrough, Writable } from 'node:stream';
-import {
-  CoreV1Api,
-  Attach,
-  Log,
-  NetworkingV1Api,
-  type KubeConfig,
-  type V1Pod,
-} from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { Attach, Log, NetworkingV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import type { ContainerSpec, KubeSpec, RuntimeSpec } from '../shared/protocol.js';
 import {
   DEFAULT_CALL_TIMEOUT_MS,
@@ -49,7 +43,7 @@ import {
   callError,
   isConflict,
   isNotFound,
-  loadKubeConfig,
+  kubeClients,
   podExec,
   podStatus,
   waitPodStarted,
@@ -68,10 +62,7 @@ export class KubernetesEngine implements ContainerEngine {
     readonly rt: RuntimeSpec,
     kc?: KubeConfig,
   ) {
-    if (!rt.kube) throw new RuntimeCallError('kubernetes', 'no kube settings in the runtime spec');
-    this.kube = rt.kube;
-    this.kc = kc ?? loadKubeConfig(rt.kube);
-    this.core = this.kc.makeApiClient(CoreV1Api);
+    ({ kube: this.kube, kc: this.kc, core: this.core } = kubeClients(rt, kc));
     this.net = this.kc.makeApiClient(NetworkingV1Api);
   }
 

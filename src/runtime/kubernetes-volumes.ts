@@ -18,7 +18,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { type KubeConfig } from '@kubernetes/client-node';
 import type { KubeSpec, RuntimeSpec } from '../shared/protocol.js';
 import { COMPLETE_MARKER, LABEL_HELPER } from './cli-volumes.js';
 import { DEFAULT_CALL_TIMEOUT_MS, RuntimeCallError, type ExecSession } from './engine.js';
@@ -26,7 +27,7 @@ import {
   callError,
   isConflict,
   isNotFound,
-  loadKubeConfig,
+  kubeClients,
   podExec,
   waitPodStarted,
   withTimeout,
@@ -81,10 +82,7 @@ export class KubernetesVolumeStore implements VolumeStore {
     readonly rt: RuntimeSpec,
     kc?: KubeConfig,
   ) {
-    if (!rt.kube) throw new RuntimeCallError('kubernetes', 'no kube settings in the runtime spec');
-    this.kube = rt.kube;
-    this.kc = kc ?? loadKubeConfig(rt.kube);
-    this.core = this.kc.makeApiClient(CoreV1Api);
+    ({ kube: this.kube, kc: this.kc, core: this.core } = kubeClients(rt, kc));
   }
 
   private get namespace(): string {
